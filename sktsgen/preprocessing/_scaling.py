@@ -1,0 +1,143 @@
+"""Per-channel min-max scaling of windows that always round-trips."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._validation import FLOAT_DTYPES, _ndim, check_windows, validate_windows
+
+
+class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale each channel of windows to ``feature_range``, fitted over all windows and steps.
+
+    Every generator and sampler in sktsgen scales its input with this class and maps its
+    output back with :meth:`inverse_transform`, so synthetic windows come out in the scale
+    of the data they were fitted on. A constant channel is mapped to the lower end of
+    ``feature_range`` and back to its constant (no NaN).
+
+    Parameters
+    ----------
+    feature_range : tuple (min, max), default=(0, 1)
+        Range of the scaled data.
+    clip : bool, default=False
+        Clip transformed values of unseen data to ``feature_range``.
+
+    Attributes
+    ----------
+    data_min_ : ndarray of shape (n_features,)
+        Per-channel minimum seen in fit.
+    data_max_ : ndarray of shape (n_features,)
+        Per-channel maximum seen in fit.
+    data_range_ : ndarray of shape (n_features,)
+        ``data_max_ - data_min_``.
+    n_features_in_ : int
+        Number of channels.
+    seq_len_ : int
+        Window length seen in fit (transform accepts any window length).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktsgen.preprocessing import WindowMinMaxScaler
+    >>> X = np.random.default_rng(0).normal(size=(8, 5, 2)) * 100
+    >>> scaler = WindowMinMaxScaler().fit(X)
+    >>> Xt = scaler.transform(X)
+    >>> float(Xt.min()), float(Xt.max())
+    (0.0, 1.0)
+    >>> bool(np.allclose(scaler.inverse_transform(Xt), X))
+    True
+    """
+
+    _parameter_constraints = {
+        "feature_range": [tuple],
+        "clip": ["boolean"],
+    }
+
+    def __init__(self, feature_range=(0, 1), *, clip=False):
+        self.feature_range = feature_range
+        self.clip = clip
+
+    def _check_range(self):
+        lo, hi = self.feature_range
+        if not lo < hi:
+            raise ValueError(
+                f"feature_range must be (min, max) with min < max, got {self.feature_range}."
+            )
+        return float(lo), float(hi)
+
+    def fit(self, X, y=None):
+        """Compute per-channel minimum and maximum over windows and time steps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : WindowMinMaxScaler
+        """
+        self._validate_params()
+        self._check_range()
+        X = validate_windows(self, X, reset=True)
+        self.data_min_ = X.min(axis=(0, 1)).astype(np.float64)
+        self.data_max_ = X.max(axis=(0, 1)).astype(np.float64)
+        self.data_range_ = self.data_max_ - self.data_min_
+        return self
+
+    def _scale(self):
+        lo, hi = self._check_range()
+        # A constant channel gets unit range: it maps to ``lo`` and back exactly.
+        rng = np.where(self.data_range_ > 0, self.data_range_, 1.0)
+        return (hi - lo) / rng, lo
+
+    def _check(self, X):
+        # Any window length may be scaled (e.g. windows longer than the fitted ones).
+        check_is_fitted(self)
+        ndim = _ndim(X)
+        if ndim == 2:
+            X = validate_data(self, X, reset=False, dtype=list(FLOAT_DTYPES))[:, None, :]
+        else:
+            X = check_windows(X, allow_2d=False)
+        if X.shape[2] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[2]} features (channels), but WindowMinMaxScaler is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        return X, ndim
+
+    def transform(self, X):
+        """Scale windows to ``feature_range``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+
+        Returns
+        -------
+        Xt : ndarray of the same shape and dtype (float32 stays float32)
+        """
+        X, ndim = self._check(X)
+        scale, lo = self._scale()
+        Xt = (X - self.data_min_) * scale + lo
+        if self.clip:
+            np.clip(Xt, lo, self.feature_range[1], out=Xt)
+        Xt = Xt.astype(X.dtype, copy=False)
+        return Xt[:, 0, :] if ndim == 2 else Xt
+
+    def inverse_transform(self, X):
+        """Map scaled windows back to the original scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+
+        Returns
+        -------
+        X_original : ndarray of the same shape and dtype
+        """
+        X, ndim = self._check(X)
+        scale, lo = self._scale()
+        Xo = ((X - lo) / scale + self.data_min_).astype(X.dtype, copy=False)
+        return Xo[:, 0, :] if ndim == 2 else Xo

@@ -1,0 +1,1 @@
+"""Training loops over torch modules and tensors (no scikit-learn in here)."""

@@ -1,0 +1,109 @@
+"""Pieces every training loop shares: batch indices, optimizers, progress reporting.
+
+Training loops take modules and tensors and return loss curves; they know nothing of
+scikit-learn. Losses stay on the device during the loop and are synchronised with the host
+only when a progress line is printed or a curve is returned.
+"""
+
+import sys
+import time
+
+import torch
+
+
+def batch_indices(n_rows, batch_size, n_iter, generator, device):
+    """All mini-batch row indices of a run at once, shape ``(n_iter, min(batch_size, n_rows))``.
+
+    Drawn with replacement per batch, like TimeGAN's protocol (a random subset each
+    iteration), from one private generator so a seed reproduces every batch.
+    """
+    size = min(int(batch_size), int(n_rows))
+    idx = torch.randint(0, n_rows, (int(n_iter), size), generator=generator,
+                        device=generator.device)
+    return idx.to(device)
+
+
+def epoch_batches(n_rows, batch_size, generator, device):
+    """Row indices of one shuffled epoch, split into batches (last may be smaller)."""
+    perm = torch.randperm(n_rows, generator=generator, device=generator.device).to(device)
+    return torch.split(perm, int(batch_size))
+
+
+def make_adam(params, lr, betas=(0.9, 0.999), device="cpu"):
+    """Adam, fused where this torch build supports it (about 2.5x faster per step on CPU)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+class LossHistory:
+    """Loss curves of one training stage kept as device tensors until read.
+
+    ``record(i, **losses)`` stores detached scalars every ``every`` iterations; ``to_dict()``
+    moves them to the host in one transfer.
+    """
+
+    def __init__(self, every=1):
+        self.every = max(int(every), 1)
+        self._iters = []
+        self._values = {}
+
+    def record(self, i, **losses):
+        if i % self.every:
+            return
+        self._iters.append(i)
+        for name, value in losses.items():
+            self._values.setdefault(name, []).append(value.detach())
+
+    def to_dict(self):
+        out = {"iteration": list(self._iters)}
+        for name, values in self._values.items():
+            out[name] = torch.stack(values).float().cpu().tolist() if values else []
+        return out
+
+
+class ProgressBar:
+    """A text progress bar with the current losses, written to stderr when ``verbose > 0``.
+
+    Refreshes at most every ``min_interval`` seconds so that reading losses (a host sync)
+    costs nothing measurable.
+    """
+
+    def __init__(self, total, desc, verbose=0, width=24, min_interval=0.5, stream=None):
+        self.total = max(int(total), 1)
+        self.desc = desc
+        self.verbose = verbose
+        self.width = width
+        self.min_interval = min_interval
+        self.stream = stream if stream is not None else sys.stderr
+        self._start = time.perf_counter()
+        self._last = -float("inf")
+
+    def update(self, i, losses=None, force=False):
+        """Show progress after iteration ``i`` (0-based); ``losses`` is a dict of tensors."""
+        if not self.verbose:
+            return
+        now = time.perf_counter()
+        done = i + 1
+        if not force and done < self.total and now - self._last < self.min_interval:
+            return
+        self._last = now
+        frac = done / self.total
+        filled = int(self.width * frac)
+        bar = "#" * filled + "-" * (self.width - filled)
+        text = ""
+        if losses:
+            text = " ".join(f"{k}={float(v):.4f}" for k, v in losses.items())
+        elapsed = now - self._start
+        eta = elapsed / frac - elapsed if frac > 0 else 0.0
+        self.stream.write(
+            f"\r{self.desc:<14} [{bar}] {done}/{self.total} {elapsed:5.0f}s<{eta:4.0f}s {text}"
+        )
+        if done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+    def close(self, losses=None):
+        self.update(self.total - 1, losses, force=True)

@@ -1,0 +1,180 @@
+"""Validation of window arrays ``(n_samples, seq_len, n_features)`` shared by every estimator."""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import _check_feature_names, check_array, validate_data
+
+FLOAT_DTYPES = (np.float64, np.float32)  # float64 first: lists must not be downcast
+
+
+def _ndim(X):
+    """Rank of an array-like without triggering ``__array_function__`` overrides."""
+    if sp.issparse(X):
+        return 2
+    if isinstance(X, np.ndarray) or hasattr(X, "iloc"):
+        return X.ndim
+    return np.asarray(X).ndim
+
+
+def _as_windows(X, *, input_name, ensure_min_samples, allow_2d, copy):
+    """Validate one array-like and return it as a 3-D float array (no estimator state)."""
+    if sp.issparse(X):
+        raise TypeError(
+            f"{input_name} must be a dense array of windows (n_samples, seq_len, n_features); "
+            "sparse input is not supported."
+        )
+    ndim = _ndim(X)
+    if ndim not in (2, 3) or (ndim == 2 and not allow_2d):
+        expected = "3-D" if not allow_2d else "2-D or 3-D"
+        raise ValueError(
+            f"Expected {expected} array for {input_name} (windows of shape "
+            f"(n_samples, seq_len, n_features); 2-D input is read as windows of length 1), "
+            f"got an array with {ndim} dimension(s). Reshape your data or use "
+            "sktsgen.utils.sliding_windows to cut a long series into windows."
+        )
+    X = check_array(
+        X,
+        dtype=list(FLOAT_DTYPES),
+        allow_nd=True,
+        ensure_min_samples=ensure_min_samples,
+        ensure_all_finite=True,
+        copy=copy,
+        input_name=input_name,
+    )
+    if X.ndim == 2:
+        X = X[:, None, :]
+    if X.shape[1] < 1 or X.shape[2] < 1:
+        raise ValueError(
+            f"{input_name} has shape {X.shape}: seq_len and n_features must be at least 1."
+        )
+    return X
+
+
+def check_windows(X, *, input_name="X", ensure_min_samples=1, allow_2d=True, copy=False):
+    """Validate an array of windows and return it as a 3-D float array.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+        Windows. 2-D input is read as windows of length 1, so that scikit-learn's
+        estimator checks apply.
+    input_name : str, default="X"
+        Name used in error messages.
+    ensure_min_samples : int, default=1
+        Minimum number of windows.
+    allow_2d : bool, default=True
+        Whether 2-D input is accepted (read as ``seq_len=1``).
+    copy : bool, default=False
+        Whether to force a copy.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, seq_len, n_features)
+        float64 or float32 (other numeric dtypes become float64).
+
+    Raises
+    ------
+    ValueError
+        On NaN/inf, empty input, wrong rank, too few windows or non-numeric data.
+    TypeError
+        On sparse input.
+    """
+    return _as_windows(
+        X, input_name=input_name, ensure_min_samples=ensure_min_samples,
+        allow_2d=allow_2d, copy=copy,
+    )
+
+
+def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=False, **y_kw):
+    """Validate windows for an estimator and record or check ``n_features_in_``/``seq_len_``.
+
+    With ``reset=True`` (``fit``), sets ``n_features_in_`` (channel count), ``seq_len_`` and
+    ``feature_names_in_`` (2-D DataFrame input). With ``reset=False`` (``transform``,
+    ``predict``...), checks that the channel count and sequence length match the fitted ones.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+    X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+    reset : bool
+    ensure_min_samples : int, default=1
+    y : array-like of shape (n_samples,), default=None
+        If given, validated (1-D, finite, same length as X) and returned too.
+    copy : bool, default=False
+    **y_kw : dict
+        Passed to :func:`sklearn.utils.check_array` for ``y`` (e.g. ``dtype=None``).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, seq_len, n_features)
+    y : ndarray of shape (n_samples,)
+        Only when ``y`` is given.
+    """
+    if not reset:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(estimator)
+    ndim = _ndim(X)
+    if ndim == 2 and not sp.issparse(X):
+        # 2-D input goes through sklearn so that feature names are handled its way.
+        X2 = validate_data(
+            estimator, X, reset=reset, dtype=list(FLOAT_DTYPES), ensure_all_finite=True,
+            ensure_min_samples=ensure_min_samples, copy=copy,
+        )
+        X = X2[:, None, :]
+    else:
+        if ndim == 3:
+            _check_feature_names(estimator, X, reset=reset)
+        X = _as_windows(
+            X, input_name="X", ensure_min_samples=ensure_min_samples, allow_2d=False, copy=copy,
+        )
+    n_features, seq_len = X.shape[2], X.shape[1]
+    if reset:
+        estimator.n_features_in_ = n_features
+        estimator.seq_len_ = seq_len
+    else:
+        if n_features != estimator.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features (channels), but {type(estimator).__name__} "
+                f"is expecting {estimator.n_features_in_} features as input."
+            )
+        if seq_len != estimator.seq_len_:
+            raise ValueError(
+                f"X has windows of seq_len={seq_len}, but {type(estimator).__name__} was "
+                f"fitted on windows of seq_len={estimator.seq_len_}."
+            )
+    if y is None:
+        return X
+    y = check_target(y, n_samples=X.shape[0], **y_kw)
+    return X, y
+
+
+def check_target(y, *, n_samples, dtype="numeric", input_name="y"):
+    """Validate a 1-D target of length ``n_samples`` (finite, no NaN)."""
+    if y is None:
+        raise ValueError(f"{input_name} is required: pass an array of shape ({n_samples},).")
+    y = check_array(
+        y, ensure_2d=False, dtype=dtype, ensure_all_finite=True, input_name=input_name,
+        ensure_min_samples=0,
+    )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"{input_name} must be 1-D of shape ({n_samples},), got {y.shape}.")
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: X has {n_samples} "
+            f"windows but {input_name} has {y.shape[0]}."
+        )
+    return y
+
+
+def check_n_samples(n_samples, *, name="n_samples"):
+    """Validate a positive integer count of windows to generate."""
+    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral):
+        raise TypeError(f"{name} must be a positive int, got {type(n_samples).__name__}.")
+    if n_samples < 1:
+        raise ValueError(f"{name} must be a positive int, got {n_samples}.")
+    return int(n_samples)
