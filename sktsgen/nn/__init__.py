@@ -1,1 +1,5 @@
 """Pure torch modules (no scikit-learn in here). Windows are channel-last (batch, seq, feat)."""
+
+from ._gru import GRUHead, GRUStepHead
+
+__all__ = ["GRUHead", "GRUStepHead"]

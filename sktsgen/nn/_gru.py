@@ -1,0 +1,50 @@
+"""Small GRU networks on channel-last windows: a window-level head and a per-step head."""
+
+import torch
+from torch import nn
+
+
+class GRUHead(nn.Module):
+    """GRU stack whose last hidden state goes through a linear layer: one vector per window.
+
+    Used as the post-hoc classifier of the discriminative score (1 layer, 1 logit) and as
+    the downstream model of ``GRURegressor``/``GRUClassifier`` (the paper's 2 x 15 units).
+
+    Parameters
+    ----------
+    n_features : int
+    hidden_size : int
+    num_layers : int, default=1
+    n_outputs : int, default=1
+    dropout : float, default=0.0
+        Dropout between GRU layers (only when ``num_layers > 1``).
+    """
+
+    def __init__(self, n_features, hidden_size, num_layers=1, n_outputs=1, dropout=0.0):
+        super().__init__()
+        self.gru = nn.GRU(n_features, hidden_size, num_layers, batch_first=True,
+                          dropout=dropout if num_layers > 1 else 0.0)
+        self.out = nn.Linear(hidden_size, n_outputs)
+
+    def forward(self, x):
+        """``x``: (batch, seq_len, n_features) -> (batch, n_outputs)."""
+        _, h = self.gru(x)
+        return self.out(h[-1])
+
+
+class GRUStepHead(nn.Module):
+    """GRU stack with a linear layer at every step: (batch, seq, in) -> (batch, seq, out).
+
+    ``activation="sigmoid"`` gives the predictive score's post-hoc predictor.
+    """
+
+    def __init__(self, n_features, hidden_size, n_outputs=1, num_layers=1, activation=None):
+        super().__init__()
+        self.gru = nn.GRU(n_features, hidden_size, num_layers, batch_first=True)
+        self.out = nn.Linear(hidden_size, n_outputs)
+        self.activation = activation
+
+    def forward(self, x):
+        y, _ = self.gru(x)
+        y = self.out(y)
+        return torch.sigmoid(y) if self.activation == "sigmoid" else y
