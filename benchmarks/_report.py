@@ -1,0 +1,37 @@
+"""Write a benchmark's results into its own marked section of docs/benchmarks.md."""
+
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+import torch
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+HEADER = "# Benchmarks\n\nEvery section below is written by the script named in it; re-run the command to refresh it.\n"
+
+
+def machine_line():
+    """One line describing where the figures were measured."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"Measured on {platform.machine()} with {os.cpu_count()} CPU cores, "
+            f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+            f"Python {platform.python_version()}, 1-min load average at the end {load:.1f}.")
+
+
+def write_section(name, markdown, doc=DOC):
+    """Replace (or append) the section between ``<!-- BEGIN name -->`` and ``<!-- END name -->``."""
+    doc = Path(doc)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    text = doc.read_text() if doc.exists() else HEADER
+    block = f"<!-- BEGIN {name} -->\n{markdown.rstrip()}\n<!-- END {name} -->"
+    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    doc.write_text(text)
+    print(f"wrote section {name!r} of {doc}", file=sys.stderr)
+
+
+def command_line():
+    """The command that produced the figures, for the docs."""
+    return "python " + " ".join([os.path.relpath(sys.argv[0], DOC.parents[1])] + sys.argv[1:])
