@@ -1,0 +1,271 @@
+"""Latent adversarial oversampling (Kim, Choi & Choo, ACML 2021) as a window over-sampler."""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..nn._gru import GRUHead
+from ..nn._latent import PERTURBATIONS, ConvAutoencoder, LatentPerturbation, WindowDiscriminator
+from ..preprocessing import WindowMinMaxScaler
+from ..training._latent import encode, perturb_windows, train_autoencoder, train_perturbation
+from ..utils._torch import (
+    TorchPickleMixin,
+    make_generator,
+    resolve_device,
+    seed_from_random_state,
+    to_tensor,
+    torch_seed,
+)
+from ._base import BaseWindowOverSampler
+
+# The predictor the perturbation is trained against: the paper's downstream 2-layer GRU.
+PREDICTOR_HIDDEN, PREDICTOR_LAYERS = 15, 2
+
+
+def _positive_int():
+    return [Interval(numbers.Integral, 1, None, closed="left")]
+
+
+def _positive_real():
+    return [Interval(numbers.Real, 0, None, closed="neither")]
+
+
+class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
+    """Over-sample windows by adversarial perturbation in an autoencoder's latent space.
+
+    Implements Kim, Choi & Choo (ACML 2021). ``fit_resample`` first trains a Conv1d
+    autoencoder on all windows against a window discriminator (two time-scale update rule,
+    cost-sensitive discriminator loss), then, with the autoencoder frozen, trains a
+    perturbation module jointly with a predictor of ``y`` (the paper's 2-layer GRU with 15
+    units): the predictor learns from real windows plus decoded perturbed windows of the
+    classes (or rare targets) to be over-sampled, and the perturbation learns to make those
+    windows hard for it. Each new window is a source window encoded, perturbed with fresh
+    noise and decoded; it keeps its source's target. Read more in ``docs/over_sampling.md``.
+
+    Parameters
+    ----------
+    sampling_strategy : float, str, dict or callable, default="auto"
+        How many windows to add; see :class:`BaseWindowOverSampler`. In regression a float
+        ``r`` asks for ``int(r * n_frequent)`` rare windows after resampling; the paper's
+        "oversample x4" is ``r = 4 * n_rare / n_frequent`` (or ``{"rare": 4 * n_rare}``).
+    perturbation : {"adversarial", "random", "anti-adversarial"}, default="adversarial"
+        Objective of the perturbation module: maximise the predictor's loss (the method),
+        add Gaussian noise re-scaled by the latent spread without any training (DeVries &
+        Taylor's random latent perturbation), or minimise the loss (the paper's ablation).
+    scale : float, default=0.1
+        Size of the perturbation in units of each latent element's standard deviation.
+    minority_threshold : float, callable or None, default=None
+        Regression only: windows with ``y > minority_threshold`` (or the callable's mask)
+        are rare. ``None`` means classification.
+    latent_dim : int, default=512
+        Elements of the latent vector (512 is the paper's size for 32-step windows).
+    n_iter : int, default=600
+        Training iterations (batches) of the autoencoder and its discriminator.
+    predictor_n_iter : int, default=600
+        Iterations of the joint training of perturbation module and predictor (unused with
+        ``perturbation="random"``, which has nothing to train).
+    batch_size : int, default=128
+        Windows per batch in both stages.
+    learning_rate : float, default=5e-4
+        Adam learning rate of the autoencoder.
+    discriminator_learning_rate : float, default=2e-3
+        Adam learning rate of the discriminator; larger than the autoencoder's (TTUR).
+    adversarial_weight : float, default=0.05
+        Weight of the discriminator's loss in the autoencoder's objective, next to the
+        reconstruction error.
+    discriminator_costs : tuple of two floats, default=(1.0, 0.1)
+        Cost of calling a real window fake, and of calling a reconstruction real
+        (cost-sensitive discriminator: the first is the larger).
+    perturbation_learning_rate : float, default=1e-3
+        Adam learning rate of the perturbation module.
+    predictor_learning_rate : float, default=1e-3
+        Adam learning rate of the predictor.
+    noise_dim : int, default=100
+        Size of the noise vector fed to the perturbation module.
+    rank : int, default=100
+        Width between the perturbation module's two affine maps.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where the networks are trained.
+    verbose : int, default=0
+        Print a progress bar with the losses of each stage to stderr when positive.
+    random_state : int, RandomState instance or None, default=None
+        Seeds network initialisation, batches, the choice of source windows and the noise.
+        The same int gives identical output on CPU; torch's global RNG is left untouched.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        New windows per class, or ``{"rare": n_new}`` in regression.
+    sample_indices_ : ndarray of shape (n_samples_resampled,)
+        Index in ``X`` of the source of each output window.
+    task_ : {"classification", "regression"}
+    scaler_ : WindowMinMaxScaler
+        Scaling of the windows to [0, 1] for the networks.
+    autoencoder_module_ : ConvAutoencoder
+    discriminator_module_ : WindowDiscriminator
+    perturbation_module_ : LatentPerturbation
+    predictor_module_ : GRUHead or None
+        The predictor trained with the perturbation (None with ``perturbation="random"``).
+    history_ : dict
+        Loss curves: ``history_["autoencoder"]`` (reconstruction, adversarial, disc_real,
+        disc_fake) and ``history_["perturbation"]`` (loss_real, loss_perturbed).
+    device_ : torch.device
+    n_features_in_ : int
+    seq_len_ : int
+
+    See Also
+    --------
+    RandomWindowOverSampler : Over-sampling by duplication.
+
+    Notes
+    -----
+    The paper perturbs on the fly while the downstream model trains; an over-sampler has to
+    return fixed windows, so the perturbation module is trained against its own copy of the
+    downstream model and the new windows are drawn from its final state.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(40, 16, 2)), rng.gamma(2.0, size=40)
+    >>> sampler = LatentAdversarialSampler(minority_threshold=np.quantile(y, 0.9),
+    ...                                    sampling_strategy=0.3, latent_dim=16, n_iter=2,
+    ...                                    predictor_n_iter=2, batch_size=16, random_state=0)
+    >>> X_res, y_res = sampler.fit_resample(X, y)
+    >>> X_res.shape, int((y_res > sampler.minority_threshold).sum())
+    ((46, 16, 2), 10)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseWindowOverSampler._parameter_constraints,
+        "perturbation": [StrOptions(set(PERTURBATIONS))],
+        "scale": _positive_real(),
+        "latent_dim": _positive_int(),
+        "n_iter": _positive_int(),
+        "predictor_n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
+        "learning_rate": _positive_real(),
+        "discriminator_learning_rate": _positive_real(),
+        "adversarial_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "discriminator_costs": [tuple],
+        "perturbation_learning_rate": _positive_real(),
+        "predictor_learning_rate": _positive_real(),
+        "noise_dim": _positive_int(),
+        "rank": _positive_int(),
+        "device": [StrOptions({"cpu", "cuda", "auto"}), torch.device],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
+                 minority_threshold=None, latent_dim=512, n_iter=600, predictor_n_iter=600,
+                 batch_size=128, learning_rate=5e-4, discriminator_learning_rate=2e-3,
+                 adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
+                 perturbation_learning_rate=1e-3, predictor_learning_rate=1e-3, noise_dim=100,
+                 rank=100, device="cpu", verbose=0, random_state=None):
+        super().__init__(sampling_strategy=sampling_strategy,
+                         minority_threshold=minority_threshold, random_state=random_state)
+        self.perturbation = perturbation
+        self.scale = scale
+        self.latent_dim = latent_dim
+        self.n_iter = n_iter
+        self.predictor_n_iter = predictor_n_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.discriminator_learning_rate = discriminator_learning_rate
+        self.adversarial_weight = adversarial_weight
+        self.discriminator_costs = discriminator_costs
+        self.perturbation_learning_rate = perturbation_learning_rate
+        self.predictor_learning_rate = predictor_learning_rate
+        self.noise_dim = noise_dim
+        self.rank = rank
+        self.device = device
+        self.verbose = verbose
+
+    def _check_costs(self):
+        costs = self.discriminator_costs
+        if len(costs) != 2 or not all(
+            isinstance(c, numbers.Real) and not isinstance(c, bool) and c >= 0 for c in costs
+        ):
+            raise ValueError(
+                "discriminator_costs must be a tuple (real_cost, fake_cost) of two "
+                f"non-negative numbers, got {costs!r}."
+            )
+        return float(costs[0]), float(costs[1])
+
+    def _targets(self, y):
+        """Targets as the predictor sees them: standardised floats or class codes."""
+        if self.task_ == "regression":
+            y = np.asarray(y, dtype=np.float64)
+            std = y.std()
+            return torch.as_tensor((y - y.mean()) / (std if std > 0 else 1.0),
+                                   dtype=torch.float32, device=self.device_), 1
+        classes, codes = np.unique(y, return_inverse=True)
+        return torch.as_tensor(codes, dtype=torch.long, device=self.device_), len(classes)
+
+    def _source_weights(self, y, rare):
+        """Where the perturbed windows of stage 2 come from: what the base will augment."""
+        if rare is not None:
+            weights = rare.astype(np.float64)
+        else:
+            # Balanced over the targeted classes, independent of how many windows are asked
+            # for (the base fits the augmenter before it draws sources).
+            weights = np.zeros(y.shape[0])
+            for label, n_new in self.sampling_strategy_.items():
+                mask = y == label
+                if n_new > 0 and mask.any():
+                    weights[mask] = 1.0 / mask.sum()
+        if not weights.any():
+            return None
+        return torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
+
+    def _fit_augmenter(self, X, y, rare_mask, random_state):
+        real_cost, fake_cost = self._check_costs()
+        self.device_ = resolve_device(self.device)
+        seed = seed_from_random_state(random_state)
+        self.scaler_ = WindowMinMaxScaler().fit(X)
+        Xt = to_tensor(self.scaler_.transform(X), self.device_)
+        yt, n_outputs = self._targets(y)
+        n, seq_len, n_features = X.shape
+        with torch_seed(seed, self.device_):
+            generator = make_generator(seed, self.device_)
+            self.autoencoder_module_ = ConvAutoencoder(
+                n_features, seq_len, self.latent_dim).to(self.device_)
+            self.discriminator_module_ = WindowDiscriminator(n_features, seq_len).to(self.device_)
+            ae_history = train_autoencoder(
+                self.autoencoder_module_, self.discriminator_module_, Xt, n_iter=self.n_iter,
+                batch_size=self.batch_size, lr=self.learning_rate,
+                disc_lr=self.discriminator_learning_rate,
+                adversarial_weight=self.adversarial_weight, real_cost=real_cost,
+                fake_cost=fake_cost, generator=generator, device=self.device_,
+                verbose=self.verbose,
+            )
+            self.perturbation_module_ = LatentPerturbation(
+                self.latent_dim, mode=self.perturbation, scale=self.scale,
+                noise_dim=self.noise_dim, rank=self.rank).to(self.device_)
+            trained = self.perturbation != "random"
+            self.predictor_module_ = (
+                GRUHead(n_features, PREDICTOR_HIDDEN, PREDICTOR_LAYERS, n_outputs).to(self.device_)
+                if trained else None
+            )
+            pert_history = train_perturbation(
+                self.perturbation_module_, self.autoencoder_module_, self.predictor_module_,
+                encode(self.autoencoder_module_, Xt), Xt, yt,
+                source_weights=self._source_weights(y, rare_mask), task=self.task_,
+                n_iter=self.predictor_n_iter if trained else 0, batch_size=self.batch_size,
+                lr=self.perturbation_learning_rate, predictor_lr=self.predictor_learning_rate,
+                generator=generator, device=self.device_, verbose=self.verbose,
+            )
+        self.history_ = {"autoencoder": ae_history, "perturbation": pert_history}
+
+    def _augment(self, X_source, y_source, random_state):
+        check_is_fitted(self, "perturbation_module_")
+        generator = make_generator(seed_from_random_state(random_state), self.device_)
+        Xt = to_tensor(self.scaler_.transform(X_source), self.device_)
+        X_new = perturb_windows(self.perturbation_module_, self.autoencoder_module_, Xt,
+                                generator=generator)
+        X_new = X_new.cpu().numpy().astype(X_source.dtype, copy=False)
+        return self.scaler_.inverse_transform(X_new)

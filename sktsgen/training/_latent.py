@@ -1,0 +1,179 @@
+"""Training of latent adversarial augmentation: autoencoder + discriminator, then perturbation.
+
+Stage 1 trains the autoencoder against a window discriminator with the two time-scale update
+rule and a cost-sensitive discriminator loss (Section 3.2). Stage 2 freezes the autoencoder
+and trains the perturbation module jointly with a predictor of the target (Section 3.3): one
+backward pass serves both, the perturbation's gradient being reversed so that it maximises
+the predictor's loss on decoded perturbed windows ("adversarial") or left as is so that it
+minimises it ("anti-adversarial").
+"""
+
+import torch
+from torch.nn import functional as F
+
+from ._common import LossHistory, ProgressBar, batch_indices, make_adam
+
+
+def train_autoencoder(autoencoder, discriminator, X, *, n_iter, batch_size, lr, disc_lr,
+                      adversarial_weight, real_cost, fake_cost, generator, device,
+                      verbose=0, history_every=10):
+    """Train ``autoencoder`` on windows ``X`` (a device tensor, scaled) against ``discriminator``.
+
+    The discriminator sees real windows (label 1) and reconstructions (label 0); calling a
+    real window fake costs ``real_cost``, calling a reconstruction real costs ``fake_cost``
+    (weighted cross-entropy). The autoencoder minimises the reconstruction MSE plus
+    ``adversarial_weight`` times the cross-entropy of its reconstructions being judged real.
+    TTUR: ``lr`` for the autoencoder is smaller than ``disc_lr``.
+
+    Returns
+    -------
+    history : dict of lists
+        ``iteration``, ``reconstruction``, ``adversarial``, ``disc_real``, ``disc_fake``.
+    """
+    opt_ae = make_adam(autoencoder.parameters(), lr, betas=(0.5, 0.999))
+    opt_d = make_adam(discriminator.parameters(), disc_lr, betas=(0.5, 0.999))
+    idx = batch_indices(X.shape[0], batch_size, n_iter, generator, device)
+    history, bar = LossHistory(history_every), ProgressBar(n_iter, "autoencoder", verbose)
+    autoencoder.train()
+    discriminator.train()
+    losses = {}
+    for i in range(n_iter):
+        xb = X[idx[i]]
+        recon = autoencoder(xb)
+        # Discriminator step on this batch's reconstruction, then the autoencoder step
+        # through the updated discriminator: one autoencoder forward per iteration.
+        logit_real, logit_fake = discriminator(xb), discriminator(recon.detach())
+        d_real = F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
+        d_fake = F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake))
+        opt_d.zero_grad(set_to_none=True)
+        (real_cost * d_real + fake_cost * d_fake).backward()
+        opt_d.step()
+        rec = F.mse_loss(recon, xb)
+        logit = discriminator(recon)
+        adv = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+        opt_ae.zero_grad(set_to_none=True)
+        (rec + adversarial_weight * adv).backward()
+        opt_ae.step()
+        losses = {"reconstruction": rec, "adversarial": adv, "disc_real": d_real,
+                  "disc_fake": d_fake}
+        history.record(i, **losses)
+        bar.update(i, losses)
+    bar.close(losses)
+    autoencoder.eval()
+    discriminator.eval()
+    return history.to_dict()
+
+
+class _ReverseGrad(torch.autograd.Function):
+    """Identity forward, negated gradient backward: lets one backward pass train a
+    predictor to minimise a loss and the module before it to maximise the same loss."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+@torch.no_grad()
+def encode(autoencoder, X, chunk_size=4096):
+    """Latents of ``X`` in memory-bounded chunks (eval mode)."""
+    autoencoder.eval()
+    return torch.cat([autoencoder.encode(c) for c in torch.split(X, chunk_size)])
+
+
+def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_weights,
+                       task, n_iter, batch_size, lr, predictor_lr, generator, device,
+                       verbose=0, history_every=10):
+    """Train ``perturbation`` jointly with ``predictor`` on a frozen ``autoencoder``.
+
+    Each iteration the predictor sees a batch of real windows drawn uniformly plus
+    ``batch_size // 4`` decoded perturbed windows whose sources are drawn with probability
+    ``source_weights`` (e.g. only rare windows), labelled with their sources' targets, and
+    takes one step on the mean loss over both. The perturbation takes a step on the same
+    backward pass, ascending the loss (``mode="adversarial"``) or descending it
+    (``"anti-adversarial"``). ``mode="random"`` has nothing to train: only the running latent
+    variance is accumulated, over all of ``Z``.
+
+    Parameters
+    ----------
+    Z : tensor (n, latent_dim)
+        Latents of ``X`` (the encoder is frozen, so they are computed once).
+    X : tensor (n, seq_len, n_features)
+    y : tensor (n,)
+        float targets (regression, standardised) or int64 class codes (classification).
+    source_weights : tensor (n,) or None
+        Sampling weights of the windows to perturb; None means uniform.
+    task : {"regression", "classification"}
+
+    Returns
+    -------
+    history : dict of lists
+        ``iteration``, ``loss_real``, ``loss_perturbed`` (empty for ``mode="random"``).
+    """
+    perturbation.train()
+    for chunk in torch.split(Z, max(int(batch_size), 2)):
+        perturbation.update_statistics(chunk)
+    history = LossHistory(history_every)
+    if perturbation.mode == "random" or n_iter == 0:
+        perturbation.eval()
+        return history.to_dict()
+    for p in autoencoder.parameters():
+        p.requires_grad_(False)
+    autoencoder.eval()
+    predictor.train()
+    criterion = F.mse_loss if task == "regression" else F.cross_entropy
+    opt_pred = make_adam(predictor.parameters(), predictor_lr)
+    opt_pert = make_adam(perturbation.parameters(), lr)
+    n_src = max(int(batch_size) // 4, 1)
+    idx = batch_indices(X.shape[0], batch_size, n_iter, generator, device)
+    if source_weights is None:
+        src = batch_indices(X.shape[0], n_src, n_iter, generator, device)
+    else:
+        src = torch.multinomial(source_weights.to(generator.device), n_iter * n_src,
+                                replacement=True, generator=generator)
+        src = src.view(n_iter, n_src).to(device)
+    reverse = perturbation.mode == "adversarial"
+    bar = ProgressBar(n_iter, "perturbation", verbose)
+    losses = {}
+    try:
+        for i in range(n_iter):
+            zs = Z[src[i]]
+            # The latents are fixed, so the running variance is complete already:
+            # the delta is taken without updating it again.
+            delta = perturbation.delta(zs, generator=generator)
+            x_pert = autoencoder.decode(zs + (_ReverseGrad.apply(delta) if reverse else delta))
+            n_real = idx.shape[1]
+            out = predictor(torch.cat([X[idx[i]], x_pert]))
+            if task == "regression":
+                out = out.squeeze(1)
+            loss_real = criterion(out[:n_real], y[idx[i]])
+            loss_pert = criterion(out[n_real:], y[src[i]])
+            loss = (n_real * loss_real + n_src * loss_pert) / (n_real + n_src)
+            opt_pred.zero_grad(set_to_none=True)
+            opt_pert.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_pred.step()
+            opt_pert.step()
+            losses = {"loss_real": loss_real, "loss_perturbed": loss_pert}
+            history.record(i, **losses)
+            bar.update(i, losses)
+    finally:
+        for p in autoencoder.parameters():
+            p.requires_grad_(True)
+    bar.close(losses)
+    perturbation.eval()
+    predictor.eval()
+    return history.to_dict()
+
+
+@torch.no_grad()
+def perturb_windows(perturbation, autoencoder, X, *, generator, chunk_size=4096):
+    """Encode, perturb (fresh noise per window) and decode ``X`` in chunks (eval mode)."""
+    perturbation.eval()
+    autoencoder.eval()
+    out = [autoencoder.decode(perturbation(autoencoder.encode(c), generator=generator))
+           for c in torch.split(X, chunk_size)]
+    return torch.cat(out)
