@@ -58,12 +58,18 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.clip = clip
 
     def _check_range(self):
-        lo, hi = self.feature_range
+        try:
+            lo, hi = (float(v) for v in self.feature_range)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"feature_range must be a tuple of two numbers (min, max), "
+                f"got {self.feature_range!r}."
+            ) from None
         if not lo < hi:
             raise ValueError(
                 f"feature_range must be (min, max) with min < max, got {self.feature_range}."
             )
-        return float(lo), float(hi)
+        return lo, hi
 
     def fit(self, X, y=None):
         """Compute per-channel minimum and maximum over windows and time steps.

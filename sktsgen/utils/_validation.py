@@ -34,15 +34,23 @@ def _as_windows(X, *, input_name, ensure_min_samples, allow_2d, copy):
             f"got an array with {ndim} dimension(s). Reshape your data or use "
             "sktsgen.utils.sliding_windows to cut a long series into windows."
         )
-    X = check_array(
-        X,
-        dtype=list(FLOAT_DTYPES),
-        allow_nd=True,
-        ensure_min_samples=ensure_min_samples,
-        ensure_all_finite=True,
-        copy=copy,
-        input_name=input_name,
-    )
+    try:
+        X = check_array(
+            X,
+            dtype=list(FLOAT_DTYPES),
+            allow_nd=True,
+            ensure_min_samples=ensure_min_samples,
+            ensure_all_finite=True,
+            copy=copy,
+            input_name=input_name,
+        )
+    except ValueError as exc:
+        msg = str(exc)
+        if input_name in msg:
+            raise
+        # sklearn names the input only for NaN/inf; say which array was wrong.
+        raise ValueError(f"Invalid {input_name} (expected windows of numeric, finite values, "
+                         f"shape (n_samples, seq_len, n_features)): {msg}") from exc
     if X.ndim == 2:
         X = X[:, None, :]
     if X.shape[1] < 1 or X.shape[2] < 1:

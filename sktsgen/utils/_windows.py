@@ -132,7 +132,7 @@ def make_windowed_target(data, *, input_length, horizon, target, reduce="mean", 
     >>> series = np.arange(20.0).reshape(10, 2)          # column 1 = 1, 3, 5, ...
     >>> X, y = make_windowed_target(series, input_length=3, horizon=2, target=1)
     >>> X.shape, y[:2]
-    ((6, 3, 2), array([8., 10.]))
+    ((6, 3, 2), array([ 8., 10.]))
     """
     input_length = _check_positive_int(input_length, "input_length")
     horizon = _check_positive_int(horizon, "horizon")
@@ -163,6 +163,11 @@ def make_windowed_target(data, *, input_length, horizon, target, reduce="mean", 
         raise ValueError(
             f"The series has {n_steps} steps, fewer than input_length + horizon = "
             f"{input_length + horizon}."
+        )
+    if not include_target and arr.shape[1] == 1:
+        raise ValueError(
+            "include_target=False leaves no input channel: the series has only the target "
+            "column. Use include_target=True or pass more columns."
         )
     starts = np.arange(0, n_steps - input_length - horizon + 1, stride)
     inputs = arr if include_target else np.delete(arr, col, axis=1)

@@ -124,9 +124,6 @@ def test_bad_params(params, pattern):
         WindowMinMaxScaler(**params).fit(X_WIDE)
 
 
-@pytest.mark.xfail(strict=True, reason="sktsgen/preprocessing/_scaling.py _check_range: "
-                   "`lo, hi = self.feature_range` fails with 'too many values to unpack' / "
-                   "'could not convert string to float' without naming feature_range")
 @pytest.mark.parametrize("feature_range", [(0, 1, 2), ("a", "b")])
 def test_malformed_feature_range_message(feature_range):
     with pytest.raises(ValueError, match="feature_range"):

@@ -71,17 +71,13 @@ def test_2d_rejected_when_not_allowed():
         check_windows(X3[:, 0, :], allow_2d=False, input_name="X_real")
 
 
-# These raise ValueError, but sklearn's message does not say which input was wrong, although
-# docs/windows.md promises a message that names the input.
+# docs/windows.md promises a message that names the input, also where sklearn's does not.
 @pytest.mark.parametrize("bad", [
     pytest.param(np.empty((0, 5, 3)), id="empty-3d"),
     pytest.param(np.empty((2, 0)), id="empty-2d-features"),
     pytest.param(np.array([[["a", "b"]]], dtype=object), id="object-strings"),
     pytest.param(np.ones((2, 3, 2), dtype=complex), id="complex"),
 ])
-@pytest.mark.xfail(strict=True, reason="check_array's message does not name the input "
-                   "(sktsgen/utils/_validation.py, _as_windows passes input_name but sklearn "
-                   "uses it only for NaN/inf)")
 def test_rejected_message_names_input(bad):
     with pytest.raises(ValueError, match="X_real"):
         check_windows(bad, input_name="X_real")

@@ -166,10 +166,6 @@ def test_target_name_on_unnamed_array():
         make_windowed_target(SERIES, input_length=4, horizon=2, target="a")
 
 
-@pytest.mark.xfail(strict=True, reason="sktsgen/utils/_windows.py make_windowed_target: a "
-                   "single-column series with include_target=False leaves no input channel "
-                   "and fails inside check_array with 'Found array with 0 feature(s)', "
-                   "without naming include_target")
 def test_include_target_false_single_column_message():
     with pytest.raises(ValueError, match="include_target"):
         make_windowed_target(np.arange(10.0), input_length=3, horizon=2, target=0,
