@@ -1,0 +1,221 @@
+"""AVATAR's networks, priors and losses (Adversarial autoencoder + autoregressive supervisor).
+
+Windows are channel-last ``(batch, seq_len, n_features)``. Encoder, decoder and supervisor are
+GRU stacks with batch normalisation on the input of every GRU layer; the latent discriminator
+has none and emits one logit per step. :class:`AvatarNet` bundles the four networks with the
+prior and returns the paper's losses, so a training loop only chooses what to step.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+_ACTIVATIONS = {"sigmoid": torch.sigmoid, "identity": None}
+
+
+class BNGRUStack(nn.Module):
+    """GRU stack with batch norm on each layer's input, then a dense layer at every step.
+
+    Parameters
+    ----------
+    input_size : int
+    hidden_size : int
+    num_layers : int
+    output_size : int
+    activation : {"sigmoid", "identity"}, default="sigmoid"
+        Applied to the dense output.
+    batch_norm : bool, default=True
+        Normalise the input of every GRU layer over batch and time, per channel. Without it
+        the layers run as one fused ``nn.GRU``.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers, output_size, activation="sigmoid",
+                 batch_norm=True):
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}.")
+        self.activation = activation
+        sizes = [input_size] + [hidden_size] * (num_layers - 1)
+        if batch_norm:
+            self.norms = nn.ModuleList(nn.BatchNorm1d(s) for s in sizes)
+            self.grus = nn.ModuleList(nn.GRU(s, hidden_size, batch_first=True) for s in sizes)
+        else:
+            self.norms = None
+            self.grus = nn.ModuleList([nn.GRU(input_size, hidden_size, num_layers,
+                                              batch_first=True)])
+        self.out = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x):
+        """``x``: (batch, seq_len, input_size) -> (batch, seq_len, output_size)."""
+        for i, gru in enumerate(self.grus):
+            if self.norms is not None:
+                b, t, c = x.shape
+                # BatchNorm1d on (batch * time, channels): statistics over batch and time.
+                x = self.norms[i](x.reshape(b * t, c)).view(b, t, c)
+            x, _ = gru(x)
+        y = self.out(x)
+        act = _ACTIVATIONS[self.activation]
+        return act(y) if act is not None else y
+
+
+class Prior(nn.Module):
+    """Latent prior: i.i.d. draws per window, step and unit (a mixture picks one component per
+    window, so a window's codes stay in one cluster).
+
+    Parameters
+    ----------
+    kind : {"gaussian", "uniform", "mixture"}
+        ``"gaussian"``: N(0, 1) (the paper). ``"uniform"``: U(0, 1) (the authors' code).
+        ``"mixture"``: equal-weight mixture of ``n_components`` Gaussians with unit-variance
+        random means and standard deviation ``component_std``.
+    latent_size : int
+    n_components : int, default=1
+    component_std : float, default=0.5
+    generator : torch.Generator, default=None
+        Draws the mixture means (a buffer, so they travel with the module).
+    """
+
+    def __init__(self, kind, latent_size, n_components=1, component_std=0.5, generator=None):
+        super().__init__()
+        if kind not in ("gaussian", "uniform", "mixture"):
+            raise ValueError(f"prior must be 'gaussian', 'uniform' or 'mixture', got {kind!r}.")
+        self.kind = kind
+        self.latent_size = latent_size
+        self.component_std = float(component_std)
+        means = torch.zeros(n_components if kind == "mixture" else 0, latent_size)
+        if kind == "mixture":
+            means = torch.randn(n_components, latent_size, generator=generator)
+        self.register_buffer("means", means)
+
+    def sample(self, n, seq_len, generator=None):
+        """Draw ``(n, seq_len, latent_size)`` codes on the prior's device."""
+        dev = self.means.device
+        shape = (n, seq_len, self.latent_size)
+        if self.kind == "uniform":
+            return torch.rand(shape, generator=generator, device=dev)
+        z = torch.randn(shape, generator=generator, device=dev)
+        if self.kind == "gaussian":
+            return z
+        k = torch.randint(0, self.means.shape[0], (n,), generator=generator, device=dev)
+        return self.means[k][:, None, :] + self.component_std * z
+
+
+def supervised_loss(x_tilde, s):
+    """Next-step and second-next-step MSE of the supervisor's output against ``x_tilde``.
+
+    Lags longer than the window are skipped (windows of length 1 or 2 have none or one).
+    """
+    t = x_tilde.shape[1]
+    loss = x_tilde.new_zeros(())
+    for lag in (1, 2):
+        if lag < t:
+            loss = loss + F.mse_loss(s[:, :-lag], x_tilde[:, lag:])
+    return loss
+
+
+def distribution_loss(z, h, eps=1e-6):
+    """Mean absolute gap of batch means and batch standard deviations (per step and unit)."""
+    std_gap = (torch.sqrt(z.var(0, unbiased=False) + eps)
+               - torch.sqrt(h.var(0, unbiased=False) + eps)).abs().mean()
+    return std_gap + (z.mean(0) - h.mean(0)).abs().mean()
+
+
+class AvatarNet(nn.Module):
+    """Encoder, decoder, supervisor and latent discriminator of AVATAR, with their losses.
+
+    Parameters
+    ----------
+    n_features : int
+    hidden_size : int
+        Width of every GRU and of the latent code.
+    num_layers : int
+        GRU layers of encoder, decoder and discriminator; the supervisor has one fewer
+        (at least one).
+    prior : Prior
+    use_supervisor : bool, default=True
+    use_distribution_loss : bool, default=True
+    disc_hidden_size : int, default=None
+        Width of the discriminator (``hidden_size`` when None).
+
+    Notes
+    -----
+    The encoder's output goes through a sigmoid for the uniform prior (as in the authors'
+    code) and stays linear for unbounded priors, so that the codes can match them.
+    """
+
+    def __init__(self, n_features, hidden_size, num_layers, prior, use_supervisor=True,
+                 use_distribution_loss=True, disc_hidden_size=None):
+        super().__init__()
+        latent_act = "sigmoid" if prior.kind == "uniform" else "identity"
+        self.encoder = BNGRUStack(n_features, hidden_size, num_layers, hidden_size, latent_act)
+        self.decoder = BNGRUStack(hidden_size, hidden_size, num_layers, n_features)
+        self.supervisor = (BNGRUStack(n_features, hidden_size, max(num_layers - 1, 1), n_features)
+                           if use_supervisor else None)
+        self.discriminator = BNGRUStack(hidden_size, disc_hidden_size or hidden_size, num_layers, 1,
+                                        "identity", batch_norm=False)
+        self.prior = prior
+        self.use_distribution_loss = use_distribution_loss
+
+    def autoencoder_parameters(self):
+        """Parameters stepped by the autoencoder optimizer (encoder, decoder, supervisor)."""
+        nets = [self.encoder, self.decoder] + ([self.supervisor] if self.supervisor else [])
+        return [p for net in nets for p in net.parameters()]
+
+    def generate(self, z):
+        """Codes -> windows in [0, 1]: the decoder, refined by the supervisor when present."""
+        x = self.decoder(z)
+        return self.supervisor(x) if self.supervisor is not None else x
+
+    def reconstruction_loss(self, x):
+        """Stage 1: MSE of the autoencoder's reconstruction."""
+        return F.mse_loss(self.decoder(self.encoder(x)), x)
+
+    def supervised_stage_loss(self, x):
+        """Stage 2: supervised loss over decoder and supervisor (the encoder is frozen)."""
+        with torch.no_grad():
+            h = self.encoder(x)
+        x_tilde = self.decoder(h)
+        return supervised_loss(x_tilde, self.supervisor(x_tilde))
+
+    def joint_losses(self, x, z):
+        """Stage 3 autoencoder losses: joint reconstruction, adversarial, supervised,
+        distribution. Returns ``(total, parts)`` with ``parts`` a dict of detached scalars."""
+        h = self.encoder(x)
+        x_tilde = self.decoder(h)
+        recon = F.mse_loss(x_tilde, x)
+        sup = x.new_zeros(())
+        if self.supervisor is not None:
+            s = self.supervisor(x_tilde)
+            recon = recon + F.mse_loss(s, x)
+            sup = supervised_loss(x_tilde, s)
+        logits = self.discriminator(h)
+        adv = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        dist = distribution_loss(z, h) if self.use_distribution_loss else x.new_zeros(())
+        total = recon + adv + sup + dist
+        parts = {"reconstruction": recon, "adversarial": adv, "supervised": sup,
+                 "distribution": dist}
+        return total, {k: v.detach() for k, v in parts.items()}
+
+    def discriminator_loss(self, x, z):
+        """BCE of the latent discriminator: prior codes are real (1), encoded codes fake (0).
+
+        The encoder runs without gradient; prior and encoded codes go through the
+        discriminator as one batch (it has no batch norm, so this changes nothing).
+        """
+        with torch.no_grad():
+            h = self.encoder(x)
+        logits = self.discriminator(torch.cat([z, h], 0))
+        target = torch.cat([torch.ones(z.shape[0]), torch.zeros(h.shape[0])]).to(logits)
+        target = target[:, None, None].expand_as(logits)
+        # Mean over each half, summed, as BCE(D(Z), 1) + BCE(D(H), 0).
+        per = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        return per[: z.shape[0]].mean() + per[z.shape[0]:].mean()
+
+
+def default_hidden_size(n_features):
+    """Hidden size used when the estimator's ``hidden_size`` is None."""
+    return max(int(n_features), 24)
+
+
+__all__ = ["AvatarNet", "BNGRUStack", "Prior", "default_hidden_size", "distribution_loss",
+           "supervised_loss"]

@@ -1,0 +1,142 @@
+"""AVATAR's three training stages over an :class:`sktsgen.nn.AvatarNet` and one data tensor.
+
+Stage 1 trains the autoencoder on reconstruction; stage 2 trains decoder and supervisor on the
+supervised loss; stage 3 ("joint") takes, per iteration, two autoencoder steps on the sum of
+the four losses and one discriminator step while the discriminator's loss exceeds a threshold.
+Losses stay on the device; the host reads them only for the progress bar and the returned curves.
+"""
+
+import copy
+
+from ._common import LossHistory, ProgressBar, batch_indices, make_adam
+
+
+def gated_step(optimizer, loss, threshold):
+    """Step ``optimizer`` only while ``loss > threshold``.
+
+    A fused Adam skips a step whose ``found_inf`` flag is 1 (parameters and moments stay as
+    they were), so the test runs on the device without a host synchronisation; other
+    optimizers read the loss.
+    """
+    if optimizer.defaults.get("fused"):
+        optimizer.found_inf = (loss.detach() <= threshold).float()
+        optimizer.step()
+    elif float(loss) > threshold:
+        optimizer.step()
+
+
+def _step(optimizer, loss):
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_threshold=0.15,
+                 verbose=0, evaluate=None, eval_every=None, patience=None, history_every=1):
+    """Run AVATAR's three stages and return their loss curves.
+
+    Parameters
+    ----------
+    net : AvatarNet
+        In training mode; modified in place.
+    X : Tensor of shape (n_samples, seq_len, n_features)
+        Training windows scaled to [0, 1], on the networks' device.
+    n_iter : int
+        Iterations per stage.
+    batch_size : int
+    learning_rate : float
+        Adam's learning rate for every optimizer.
+    generator : torch.Generator
+        Private generator on X's device for batches and prior draws.
+    d_threshold : float, default=0.15
+        The discriminator steps only while its loss is above this value.
+    verbose : int, default=0
+        Progress bar per stage when positive.
+    evaluate : callable, default=None
+        Early stopping in stage 3: ``evaluate()`` returns a score (lower is better) every
+        ``eval_every`` joint iterations; training stops after ``patience`` evaluations without
+        improvement and the best weights are restored.
+    eval_every, patience : int, default=None
+    history_every : int, default=1
+        Record losses every this many iterations.
+
+    Returns
+    -------
+    history : dict
+        ``{"autoencoder": ..., "supervisor": ..., "joint": ..., "validation": ...}``, each a
+        dict of lists with an ``"iteration"`` key (the supervisor stage is absent without a
+        supervisor, validation without ``evaluate``).
+    """
+    n, seq_len = X.shape[0], X.shape[1]
+    device = X.device
+    batch = min(int(batch_size), n)
+    history = {}
+
+    def draw_z():
+        return net.prior.sample(batch, seq_len, generator=generator)
+
+    # Stage 1: autoencoder on reconstruction.
+    idx = batch_indices(n, batch, n_iter, generator, device)
+    opt = make_adam(list(net.encoder.parameters()) + list(net.decoder.parameters()),
+                    learning_rate)
+    hist, bar = LossHistory(history_every), ProgressBar(n_iter, "autoencoder", verbose)
+    for i in range(n_iter):
+        loss = net.reconstruction_loss(X[idx[i]])
+        _step(opt, loss)
+        hist.record(i, reconstruction=loss)
+        bar.update(i, {"reconstruction": loss})
+    history["autoencoder"] = hist.to_dict()
+
+    # Stage 2: decoder and supervisor on the supervised loss (encoder frozen).
+    if net.supervisor is not None:
+        idx = batch_indices(n, batch, n_iter, generator, device)
+        opt = make_adam(list(net.decoder.parameters()) + list(net.supervisor.parameters()),
+                        learning_rate)
+        hist, bar = LossHistory(history_every), ProgressBar(n_iter, "supervisor", verbose)
+        for i in range(n_iter):
+            loss = net.supervised_stage_loss(X[idx[i]])
+            _step(opt, loss)
+            hist.record(i, supervised=loss)
+            bar.update(i, {"supervised": loss})
+        history["supervisor"] = hist.to_dict()
+
+    # Stage 3: joint training, two autoencoder steps per discriminator step.
+    idx = batch_indices(n, batch, 3 * n_iter, generator, device).view(n_iter, 3, batch)
+    ae_opt = make_adam(net.autoencoder_parameters(), learning_rate)
+    d_opt = make_adam(net.discriminator.parameters(), learning_rate)
+    hist, bar = LossHistory(history_every), ProgressBar(n_iter, "joint", verbose)
+    val = {"iteration": [], "score": []}
+    best, best_state, bad = float("inf"), None, 0
+    for i in range(n_iter):
+        # The discriminator only passes gradients to the encoder here: no parameter grads.
+        net.discriminator.requires_grad_(False)
+        for k in range(2):
+            total, parts = net.joint_losses(X[idx[i, k]], draw_z())
+            _step(ae_opt, total)
+        net.discriminator.requires_grad_(True)
+        d_loss = net.discriminator_loss(X[idx[i, 2]], draw_z())
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        gated_step(d_opt, d_loss, d_threshold)
+        losses = dict(parts, discriminator=d_loss.detach())
+        hist.record(i, **losses)
+        bar.update(i, losses)
+        if evaluate is not None and ((i + 1) % eval_every == 0 or i + 1 == n_iter):
+            score = float(evaluate())
+            val["iteration"].append(i + 1)
+            val["score"].append(score)
+            if score < best:
+                best, bad = score, 0
+                best_state = copy.deepcopy(net.state_dict())
+            else:
+                bad += 1
+                if bad >= patience:
+                    bar.close(losses)
+                    break
+    history["joint"] = hist.to_dict()
+    if evaluate is not None:
+        val["best_iteration"] = val["iteration"][val["score"].index(best)]
+        val["best_score"] = best
+        history["validation"] = val
+        net.load_state_dict(best_state)
+    return history
