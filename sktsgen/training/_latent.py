@@ -54,8 +54,8 @@ def train_autoencoder(autoencoder, discriminator, X, *, n_iter, batch_size, lr, 
         opt_ae.zero_grad(set_to_none=True)
         (rec + adversarial_weight * adv).backward()
         opt_ae.step()
-        losses = {"reconstruction": rec, "adversarial": adv, "disc_real": d_real,
-                  "disc_fake": d_fake}
+        losses = {"reconstruction": rec.detach(), "adversarial": adv.detach(),
+                  "disc_real": d_real.detach(), "disc_fake": d_fake.detach()}
         history.record(i, **losses)
         bar.update(i, losses)
     bar.close(losses)
@@ -157,7 +157,7 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
             loss.backward()
             opt_pred.step()
             opt_pert.step()
-            losses = {"loss_real": loss_real, "loss_perturbed": loss_pert}
+            losses = {"loss_real": loss_real.detach(), "loss_perturbed": loss_pert.detach()}
             history.record(i, **losses)
             bar.update(i, losses)
     finally:

@@ -1,0 +1,269 @@
+"""LatentAdversarialSampler: estimator contract, both tasks, the three objectives, the networks."""
+
+import pickle
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from imblearn.pipeline import Pipeline
+from imblearn.utils.estimator_checks import (
+    parametrize_with_checks as imblearn_parametrize_with_checks,
+)
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sktsgen.nn._latent import ConvAutoencoder, LatentPerturbation, WeightNormLinear
+from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
+from sktsgen.training._latent import encode, perturb_windows, train_perturbation
+from sktsgen.utils._torch import make_generator
+
+# Networks keep the paper's widths; only the training is shrunk so the checks stay quick.
+TINY = dict(latent_dim=8, n_iter=2, predictor_n_iter=2, batch_size=8, noise_dim=4, rank=3)
+
+IMBLEARN_XFAIL = {
+    "check_samplers_pandas_sparse": (
+        "windows are dense arrays: a DataFrame of sparse columns is rejected with a TypeError "
+        "by design (the base class's choice, shared by every window over-sampler)"
+    ),
+}
+
+
+def _sampler(**kw):
+    return LatentAdversarialSampler(**{**TINY, "random_state": 0, **kw})
+
+
+@parametrize_with_checks([_sampler()])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@imblearn_parametrize_with_checks([_sampler()],
+                                  expected_failed_checks=lambda est: IMBLEARN_XFAIL)
+def test_imblearn_compatible(estimator, check):
+    check(estimator)
+
+
+def _windows(n=40, seq_len=12, d=3, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    t = np.arange(seq_len)[None, :, None]
+    X = np.sin(0.3 * t + rng.uniform(0, 6, size=(n, 1, d))) + 0.1 * rng.normal(size=(n, seq_len, d))
+    return (5.0 + 3.0 * X).astype(dtype)
+
+
+def _regression_target(n=40, n_rare=5, seed=0, spread=False):
+    y = np.random.default_rng(seed).uniform(0, 1, size=n)
+    # The rare targets (y > 5) come first, or every few windows so that any fold has some.
+    y[np.linspace(0, n - 1, n_rare).astype(int) if spread else slice(0, n_rare)] += 10.0
+    return y
+
+
+# -- the two tasks -----------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_classification_balances_and_perturbs(dtype):
+    X = _windows(dtype=dtype)
+    y = np.array([0] * 30 + [1] * 10)
+    X_res, y_res = _sampler().fit_resample(X, y)
+    assert X_res.shape == (60, 12, 3) and X_res.dtype == dtype
+    assert Counter(y_res) == {0: 30, 1: 30}
+    np.testing.assert_array_equal(X_res[:40], X)
+    new = X_res[40:]
+    assert np.isfinite(new).all()
+    # New windows are decoded perturbations, not copies, and stay in the data's range.
+    assert not any(np.allclose(w, X[y == 1], atol=1e-6) for w in new)
+    assert new.min() > X.min() - 3 * X.std() and new.max() < X.max() + 3 * X.std()
+
+
+def test_regression_float_strategy_multiplies_rare_windows():
+    X, y = _windows(), _regression_target()
+    n_rare, n_freq = 5, 35
+    sampler = _sampler(minority_threshold=5.0, sampling_strategy=4 * n_rare / n_freq)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert sampler.task_ == "regression" and sampler.sampling_strategy_ == {"rare": 15}
+    assert (y_res > 5.0).sum() == 4 * n_rare and X_res.shape == (55, 12, 3)
+    # Every new window keeps its source's target, and sources are rare windows.
+    src = sampler.sample_indices_[40:]
+    assert (src < n_rare).all()
+    np.testing.assert_array_equal(y_res[40:], y[src])
+
+
+@pytest.mark.parametrize("seq_len", [1, 5, 33])
+def test_any_window_length(seq_len):
+    X = _windows(seq_len=seq_len)
+    X_res, _ = _sampler().fit_resample(X, [0] * 30 + [1] * 10)
+    assert X_res.shape == (60, seq_len, 3)
+
+
+@pytest.mark.parametrize("mode", ["adversarial", "random", "anti-adversarial"])
+def test_perturbation_modes(mode):
+    X, y = _windows(), _regression_target()
+    sampler = _sampler(perturbation=mode, minority_threshold=5.0, predictor_n_iter=3)
+    sampler.fit_resample(X, y)
+    hist = sampler.history_
+    assert len(hist["autoencoder"]["reconstruction"]) == 1  # recorded every 10 iterations
+    if mode == "random":
+        assert sampler.predictor_module_ is None
+        assert not list(sampler.perturbation_module_.parameters())
+        assert hist["perturbation"]["iteration"] == []
+    else:
+        assert len(list(sampler.perturbation_module_.parameters())) == 6
+        assert hist["perturbation"]["iteration"] == [0]
+
+
+# -- reproducibility, pickling, pipelines ---------------------------------------------------
+def test_same_random_state_same_output_and_global_rng_untouched():
+    X, y = _windows(), _regression_target()
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = _sampler(minority_threshold=5.0, random_state=7).fit_resample(X, y)[0]
+    assert torch.equal(torch.get_rng_state(), before)
+    b = _sampler(minority_threshold=5.0, random_state=7).fit_resample(X, y)[0]
+    c = _sampler(minority_threshold=5.0, random_state=8).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[40:], c[40:])
+
+
+def test_pickle_round_trip_keeps_the_augmenter():
+    X, y = _windows(), _regression_target()
+    sampler = _sampler(minority_threshold=5.0)
+    sampler.fit_resample(X, y)
+    clone = pickle.loads(pickle.dumps(sampler))
+    assert clone.device_ == torch.device("cpu")
+    out = sampler._augment(X[:5], y[:5], np.random.RandomState(0))
+    np.testing.assert_array_equal(clone._augment(X[:5], y[:5], np.random.RandomState(0)), out)
+
+
+def _flatten(X):
+    return X.reshape(X.shape[0], -1)
+
+
+def test_pipeline_and_grid_search_parallel():
+    X, y = _windows(n=60), _regression_target(n=60, n_rare=8, spread=True)
+    pipe = Pipeline([
+        ("sampler", _sampler(minority_threshold=5.0)),
+        ("flatten", FunctionTransformer(_flatten)),
+        ("model", Ridge()),
+    ])
+    search = GridSearchCV(
+        pipe, {"sampler__perturbation": ["adversarial", "random"], "model__alpha": [1.0, 10.0]},
+        cv=KFold(2), n_jobs=2, scoring="neg_mean_squared_error",
+    )
+    search.fit(X, y)
+    assert search.predict(X[:3]).shape == (3,)
+    assert len(search.cv_results_["params"]) == 4
+
+
+# -- bad input -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"perturbation": "gaussian"}, "perturbation"),
+        ({"scale": 0.0}, "scale"),
+        ({"n_iter": 0}, "n_iter"),
+        ({"batch_size": 1}, "batch_size"),
+        ({"discriminator_costs": (1.0,)}, "discriminator_costs"),
+        ({"discriminator_costs": (1.0, -0.1)}, "discriminator_costs"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_bad_parameters_are_named(params, match):
+    with pytest.raises(ValueError, match=match):
+        _sampler(**params).fit_resample(_windows(), [0] * 30 + [1] * 10)
+
+
+def test_continuous_target_without_rule_says_how_to_set_one():
+    with pytest.raises(ValueError, match="minority_threshold"):
+        _sampler().fit_resample(_windows(), _regression_target())
+
+
+def test_verbose_prints_progress(capsys):
+    _sampler(verbose=1, minority_threshold=5.0).fit_resample(_windows(), _regression_target())
+    err = capsys.readouterr().err
+    assert "autoencoder" in err and "perturbation" in err and "reconstruction=" in err
+
+
+# -- the networks and the objective ----------------------------------------------------------
+def test_autoencoder_latent_has_no_time_axis_and_paper_sizes():
+    ae = ConvAutoencoder(n_features=6, seq_len=32, latent_dim=512)
+    x = torch.randn(4, 32, 6)
+    assert ae.encoder(x.transpose(1, 2)).shape == (4, 256, 2)  # Section 3.4's conv output
+    assert ae.encode(x).shape == (4, 512)
+    assert ae(x).shape == x.shape
+
+
+def test_weight_norm_linear_norm_is_the_gain():
+    layer = WeightNormLinear(5, 3)
+    with torch.no_grad():
+        layer.direction.mul_(10.0)
+    w = layer.direction * (layer.gain / layer.direction.norm(dim=1)).unsqueeze(1)
+    torch.testing.assert_close(w.norm(dim=1), layer.gain)
+
+
+def test_perturbation_size_follows_latent_spread():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(4000, 6, generator=g) * torch.tensor([0.1, 1.0, 10.0, 1.0, 1.0, 1.0])
+    random = LatentPerturbation(6, mode="random", scale=0.1)
+    random.update_statistics(z)
+    # Per element about scale * std(z): the re-scaling layer at work.
+    ratio = random.eval().delta(z, generator=g).std(dim=0) / (0.1 * z.std(dim=0))
+    torch.testing.assert_close(ratio, torch.ones(6), atol=0.1, rtol=0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        learned = LatentPerturbation(6, scale=0.1, noise_dim=4, rank=3)
+    learned.update_statistics(z)
+    # The learned direction is standardised per window before the same re-scaling.
+    unit = learned.eval().delta(z, generator=g) / (0.1 * z.std(dim=0, unbiased=False))
+    torch.testing.assert_close(unit.mean(dim=1), torch.zeros(4000), atol=1e-4, rtol=0)
+    torch.testing.assert_close(unit.var(dim=1, unbiased=False), torch.ones(4000), atol=1e-3, rtol=0)
+
+
+class _LinearAutoencoder(torch.nn.Module):
+    """A stand-in whose decoder responds strongly to the latent (an untrained conv one barely
+    does), so the sign of the objective shows within a few steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc, self.dec = torch.nn.Linear(16, 6), torch.nn.Linear(6, 16)
+
+    def encode(self, x):
+        return self.enc(x.flatten(1))
+
+    def decode(self, z):
+        return self.dec(z).view(-1, 8, 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("mode, sign", [("adversarial", 1), ("anti-adversarial", -1)])
+def test_objective_sign_against_a_frozen_predictor(mode, sign, seed):
+    # With the predictor's learning rate at zero only the perturbation learns: the
+    # adversarial one must raise the predictor's loss on perturbed windows, the other lower it.
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        X = torch.rand(64, 8, 2)
+        y = X[:, :, 0].mean(dim=1) * 4 - 2
+        ae = _LinearAutoencoder()
+        ae_state = {k: v.clone() for k, v in ae.state_dict().items()}
+        predictor = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 1))
+        pert = LatentPerturbation(6, mode=mode, scale=1.0, noise_dim=2, rank=2)
+
+        def loss():
+            x_new = perturb_windows(pert, ae, X, generator=make_generator(1))
+            with torch.no_grad():
+                return float(((predictor(x_new).squeeze(1) - y) ** 2).mean())
+
+        Z = encode(ae, X)
+        pert.update_statistics(Z)
+        before = loss()
+        train_perturbation(
+            pert, ae, predictor, Z, X, y, source_weights=None, task="regression", n_iter=100,
+            batch_size=64, lr=0.05, predictor_lr=1e-12, generator=make_generator(0),
+            device="cpu",
+        )
+        after = loss()
+    assert sign * (after - before) > 0.1 * before, (before, after)
+    # The autoencoder stays frozen, and trainable again afterwards.
+    for k, v in ae.state_dict().items():
+        torch.testing.assert_close(v, ae_state[k])
+    assert all(p.requires_grad for p in ae.parameters())
