@@ -65,7 +65,7 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
     history : dict
         ``{"autoencoder": ..., "supervisor": ..., "joint": ..., "validation": ...}``, each a
         dict of lists with an ``"iteration"`` key (the supervisor stage is absent without a
-        supervisor, validation without ``evaluate``).
+        supervisor or for windows of length 1, validation without ``evaluate``).
     """
     n, seq_len = X.shape[0], X.shape[1]
     device = X.device
@@ -84,11 +84,12 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
         loss = net.reconstruction_loss(X[idx[i]])
         _step(opt, loss)
         hist.record(i, reconstruction=loss)
-        bar.update(i, {"reconstruction": loss})
+        bar.update(i, {"reconstruction": loss.detach()})
     history["autoencoder"] = hist.to_dict()
 
-    # Stage 2: decoder and supervisor on the supervised loss (encoder frozen).
-    if net.supervisor is not None:
+    # Stage 2: decoder and supervisor on the supervised loss (encoder frozen); windows of
+    # length 1 have no next step to predict.
+    if net.supervisor is not None and seq_len > 1:
         idx = batch_indices(n, batch, n_iter, generator, device)
         opt = make_adam(list(net.decoder.parameters()) + list(net.supervisor.parameters()),
                         learning_rate)
@@ -97,7 +98,7 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
             loss = net.supervised_stage_loss(X[idx[i]])
             _step(opt, loss)
             hist.record(i, supervised=loss)
-            bar.update(i, {"supervised": loss})
+            bar.update(i, {"supervised": loss.detach()})
         history["supervisor"] = hist.to_dict()
 
     # Stage 3: joint training, two autoencoder steps per discriminator step.

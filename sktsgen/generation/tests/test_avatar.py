@@ -1,0 +1,323 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sktsgen.datasets import make_sines
+from sktsgen.generation import AvatarGenerator
+from sktsgen.nn._avatar import AvatarNet, BNGRUStack, GRULayer, Prior
+from sktsgen.training._avatar import gated_step, train_avatar
+from sktsgen.utils._torch import make_generator
+
+TINY = dict(n_iter=2, hidden_size=4, num_layers=1, batch_size=16, score_n_iter=5,
+            metric_n_iter=5)
+
+
+def tiny(**kw):
+    return AvatarGenerator(**{**TINY, "random_state": 0, **kw})
+
+
+@pytest.fixture(scope="module")
+def X():
+    # Scaled away from [0, 1] so that tests see the original scale come back.
+    return make_sines(40, seq_len=6, n_features=3, random_state=0) * 50.0 - 20.0
+
+
+@pytest.fixture(scope="module")
+def fitted(X):
+    return tiny(n_iter=3).fit(X)
+
+
+@parametrize_with_checks([tiny(num_layers=2)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def flatten(X):
+    return X.reshape(len(X), -1)
+
+
+# ----------------------------------------------------------------------------- networks
+@pytest.mark.parametrize("in_size, hid", [(3, 5), (7, 2)])
+def test_gru_layer_matches_torch_gru(in_size, hid):
+    torch.manual_seed(0)
+    layer = GRULayer(in_size, hid).double()
+    ref = torch.nn.GRU(in_size, hid).double()
+    ref.load_state_dict(layer.state_dict())
+    x = torch.randn(5, 4, in_size, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(5, 4, hid, dtype=torch.float64)
+    (layer(x) * w).sum().backward()
+    ours = [x.grad.clone()] + [p.grad.clone() for p in layer.parameters()]
+    x.grad = None
+    y_ref = ref(x)[0]
+    (y_ref * w).sum().backward()
+    theirs = [x.grad] + [p.grad for p in ref.parameters()]
+    torch.testing.assert_close(layer(x), y_ref)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b)
+    with torch.no_grad():  # the forward-only path gives the same outputs
+        torch.testing.assert_close(layer(x), y_ref)
+
+
+def test_stack_batch_norm_modes():
+    torch.manual_seed(0)
+    net = BNGRUStack(2, 3, num_layers=2, output_size=2)
+    assert len(net.norms) == 2 and net.norms[0].num_features == 2
+    x = torch.rand(8, 5, 2)
+    net.train()
+    net(x)
+    assert net.norms[0].num_batches_tracked == 1
+    net.eval()
+    # In eval mode a window's output does not depend on the rest of the batch.
+    torch.testing.assert_close(net(x)[:3], net(x[:3]))
+    assert BNGRUStack(2, 3, 2, 1, "identity", batch_norm=False).norms is None
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "uniform", "mixture"])
+def test_priors(kind):
+    torch.manual_seed(0)
+    prior = Prior(kind, 4, n_components=3)
+    z = prior.sample(2000, 5, generator=make_generator(0))
+    assert z.shape == (2000, 5, 4)
+    if kind == "uniform":
+        assert z.min() >= 0 and z.max() <= 1
+    elif kind == "gaussian":
+        assert abs(float(z.mean())) < 0.05 and abs(float(z.std()) - 1) < 0.05
+    else:
+        assert prior.means.shape == (3, 4)
+        # One component per window: every window's codes lie near one of the means.
+        centre = z.mean(1)
+        dist = torch.cdist(centre, prior.means).min(1).values
+        assert float(dist.max()) < 0.5 * 4
+
+
+def test_bad_prior():
+    with pytest.raises(ValueError, match="prior"):
+        Prior("laplace", 3)
+
+
+def test_gated_step_skips_below_threshold():
+    for fused in (True, False):
+        p = torch.nn.Parameter(torch.ones(2))
+        opt = torch.optim.Adam([p], lr=0.1, fused=fused)
+        p.grad = torch.ones(2)
+        gated_step(opt, torch.tensor(0.1), 0.15)
+        assert torch.equal(p.detach(), torch.ones(2))
+        gated_step(opt, torch.tensor(0.2), 0.15)
+        assert torch.all(p.detach() < 1)
+
+
+def _tiny_net(prior="gaussian"):
+    torch.manual_seed(0)
+    return AvatarNet(2, 3, 1, Prior(prior, 3))
+
+
+def test_early_stopping_restores_best_weights():
+    net = _tiny_net()
+    X = torch.rand(30, 5, 2)
+    scores = iter([3.0, 1.0, 2.0, 5.0, 6.0, 7.0])
+    snapshots = []
+
+    def evaluate():
+        snapshots.append({k: v.clone() for k, v in net.state_dict().items()})
+        return next(scores)
+
+    hist = train_avatar(net, X, n_iter=12, batch_size=8, learning_rate=1e-2,
+                        generator=make_generator(0), evaluate=evaluate, eval_every=2,
+                        patience=2)
+    val = hist["validation"]
+    assert val["iteration"] == [2, 4, 6, 8]
+    assert val["best_iteration"] == 4 and val["best_score"] == 1.0
+    assert len(hist["joint"]["iteration"]) == 8
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, snapshots[1][k])
+
+
+# ----------------------------------------------------------------------------- estimator
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shapes_dtype_and_scale(X, dtype):
+    Xd = X.astype(dtype)
+    gen = tiny().fit(Xd)
+    S = gen.sample(7)
+    assert S.shape == (7, 6, 3) and S.dtype == dtype
+    # Outputs pass a sigmoid before the inverse scaling: they stay in the data's range.
+    lo, hi = X.min(axis=(0, 1)), X.max(axis=(0, 1))
+    assert np.all(S >= lo - 1e-3) and np.all(S <= hi + 1e-3)
+    assert S.max() > 1.5  # the original scale, not [0, 1]
+    H = gen.transform(Xd)
+    assert H.shape == (40, 6, 4) and H.dtype == dtype
+    back = gen.inverse_transform(H)
+    assert back.shape == Xd.shape and back.dtype == dtype
+    assert gen.n_features_in_ == 3 and gen.seq_len_ == 6 and gen.hidden_size_ == 4
+
+
+def test_two_d_input_is_windows_of_length_one():
+    X2 = np.random.default_rng(0).normal(size=(30, 3))
+    gen = tiny().fit(X2)
+    assert gen.seq_len_ == 1 and gen.sample(4).shape == (4, 1, 3)
+    assert gen.transform(X2).shape == (30, 4)
+    assert gen.inverse_transform(gen.transform(X2)).shape == (30, 3)
+
+
+def test_same_random_state_gives_identical_fit_and_samples(X, fitted):
+    other = tiny(n_iter=3).fit(X)
+    assert other.history_ == fitted.history_
+    np.testing.assert_array_equal(other.sample(5, random_state=1),
+                                  fitted.sample(5, random_state=1))
+    # random_state=None continues a stream seeded at fit: new windows, reproducibly.
+    a, b = tiny(n_iter=3).fit(X), tiny(n_iter=3).fit(X)
+    first, second = a.sample(4), a.sample(4)
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(first, b.sample(4))
+    np.testing.assert_array_equal(second, b.sample(4))
+    rs = np.random.RandomState(3)
+    np.testing.assert_array_equal(fitted.sample(3, random_state=rs),
+                                  fitted.sample(3, random_state=np.random.RandomState(3)))
+
+
+def test_different_random_state_differs(X, fitted):
+    other = tiny(n_iter=3, random_state=1).fit(X)
+    assert not np.array_equal(other.sample(5, random_state=0), fitted.sample(5, random_state=0))
+
+
+def test_any_n_samples_and_chunks(fitted, monkeypatch):
+    assert fitted.sample(1).shape == (1, 6, 3)
+    assert fitted.sample(130).shape == (130, 6, 3)  # more than the 40 training windows
+    whole = fitted.sample(7, random_state=5)
+    monkeypatch.setattr(AvatarGenerator, "_chunk_size", 7)
+    chunked = fitted.sample(20, random_state=5)
+    assert chunked.shape == (20, 6, 3) and np.isfinite(chunked).all()
+    np.testing.assert_array_equal(chunked[:7], whole)
+    H = fitted.transform(make_sines(20, 6, 3, random_state=1))
+    monkeypatch.setattr(AvatarGenerator, "_chunk_size", 16384)
+    np.testing.assert_allclose(H, fitted.transform(make_sines(20, 6, 3, random_state=1)),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_sample_equals_decoding_prior_draws(fitted):
+    z = fitted.module_.prior.sample(6, 6, generator=make_generator(11))
+    np.testing.assert_allclose(fitted.inverse_transform(z.numpy().astype(np.float64)),
+                               fitted.sample(6, random_state=_seed_of(11)),
+                               rtol=1e-5)
+
+
+def _seed_of(seed):
+    """A RandomState whose first seed draw is ``seed`` (sample draws one seed from it)."""
+
+    class _Fixed(np.random.RandomState):
+        def randint(self, *args, **kwargs):
+            return seed
+
+    return _Fixed(0)
+
+
+def test_pickle_round_trip(fitted):
+    clone_ = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(clone_.sample(9, random_state=2), fitted.sample(9, random_state=2))
+    # The sample stream travels too.
+    np.testing.assert_array_equal(clone_.sample(3), pickle.loads(pickle.dumps(fitted)).sample(3))
+    assert clone_.device_ == torch.device("cpu")
+
+
+def test_clone_is_unfitted(fitted):
+    c = clone(fitted)
+    assert not hasattr(c, "module_") and c.get_params() == fitted.get_params()
+
+
+def test_global_rngs_untouched(X):
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()
+    gen = tiny().fit(X)
+    gen.sample(5)
+    gen.transform(X)
+    assert torch.equal(torch_state, torch.get_rng_state())
+    assert np.array_equal(np_state[1], np.random.get_state()[1])
+
+
+def test_history_contents(X):
+    gen = tiny(n_iter=4).fit(X)
+    h = gen.history_
+    assert set(h) == {"autoencoder", "supervisor", "joint"}
+    assert h["autoencoder"]["iteration"] == [0, 1, 2, 3]
+    assert set(h["joint"]) == {"iteration", "reconstruction", "adversarial", "supervised",
+                               "distribution", "discriminator"}
+    assert all(len(v) == 4 and np.all(np.isfinite(v)) for v in h["joint"].values())
+    assert gen.n_iter_ == 4
+
+
+def test_ablation_switches(X):
+    gen = tiny(use_supervisor=False, use_distribution_loss=False).fit(X)
+    assert gen.module_.supervisor is None and "supervisor" not in gen.history_
+    assert gen.history_["joint"]["supervised"] == [0.0, 0.0]
+    assert gen.history_["joint"]["distribution"] == [0.0, 0.0]
+    assert gen.sample(3).shape == (3, 6, 3)
+
+
+@pytest.mark.parametrize("prior", ["uniform", "mixture"])
+def test_other_priors_fit(X, prior):
+    gen = tiny(prior=prior, prior_components=2).fit(X)
+    H = gen.transform(X)
+    if prior == "uniform":  # encoder ends in a sigmoid, like the prior's support
+        assert H.min() >= 0 and H.max() <= 1
+    assert gen.sample(4).shape == (4, 6, 3)
+
+
+def test_verbose_progress(X, capsys):
+    tiny(verbose=1).fit(X)
+    err = capsys.readouterr().err
+    for stage in ("autoencoder", "supervisor", "joint"):
+        assert stage in err
+    assert "reconstruction=" in err and "discriminator=" in err
+    tiny().fit(X)
+    assert capsys.readouterr().err == ""
+
+
+def test_pipeline_feature_extraction(X):
+    y = np.arange(len(X)) % 2
+    pipe = make_pipeline(tiny(), FunctionTransformer(flatten), LogisticRegression())
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == (40,)
+
+
+def test_bad_input(X, fitted):
+    with pytest.raises(ValueError, match="hidden_size"):
+        tiny(hidden_size=0).fit(X)
+    with pytest.raises(ValueError, match="prior"):
+        tiny(prior="laplace").fit(X)
+    with pytest.raises(ValueError, match="device"):
+        tiny(device="tpu").fit(X)
+    with pytest.raises(ValueError, match="dimension"):
+        tiny().fit(X[..., None])
+    with pytest.raises(ValueError, match="NaN"):
+        tiny().fit(np.where(X > 0, np.nan, X))
+    with pytest.raises(ValueError, match="1 sample"):
+        tiny().fit(X[:1])
+    with pytest.raises(ValueError, match="n_samples"):
+        fitted.sample(0)
+    with pytest.raises(TypeError, match="n_samples"):
+        fitted.sample(2.5)
+    with pytest.raises(ValueError, match="features"):
+        fitted.transform(X[..., :2])
+    with pytest.raises(ValueError, match="seq_len"):
+        fitted.transform(X[:, :4])
+    with pytest.raises(ValueError, match="latent units"):
+        fitted.inverse_transform(np.zeros((2, 6, 5)))
+    with pytest.raises(ValueError, match="early_stopping"):
+        tiny(early_stopping=True, validation_fraction=0.01).fit(X)
+
+
+def test_input_not_modified(X):
+    Xc = X.copy()
+    tiny().fit(Xc).transform(Xc)
+    np.testing.assert_array_equal(Xc, X)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA present")
+def test_cuda_without_gpu_is_a_clear_error(X):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        tiny(device="cuda").fit(X)
