@@ -11,10 +11,10 @@ from imblearn.utils.estimator_checks import (
 )
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.over_sampling import BaseWindowOverSampler, RandomWindowOverSampler
+from sktsgen.preprocessing import WindowFlattener
 
 IMBLEARN_XFAIL = {
     "check_samplers_pandas_sparse": (
@@ -45,10 +45,6 @@ def _regression_target(n=40, n_rare=4, seed=0):
     y = np.random.default_rng(seed).uniform(0, 1, size=n)
     y[:n_rare] += 10.0  # the rare targets: y > 5
     return y
-
-
-def _flatten(X):
-    return X.reshape(X.shape[0], -1)
 
 
 # -- classification ----------------------------------------------------------------------
@@ -254,7 +250,7 @@ def test_pipeline_resamples_only_in_fit_and_grid_search_in_parallel():
     X, y = _windows(n=60), _regression_target(n=60, n_rare=6)
     pipe = Pipeline([
         ("sampler", RandomWindowOverSampler(minority_threshold=5.0, random_state=0)),
-        ("flatten", FunctionTransformer(_flatten)),
+        ("flatten", WindowFlattener()),
         ("model", Ridge()),
     ])
     pipe.fit(X, y)
