@@ -1,0 +1,168 @@
+"""Quality of AvatarGenerator on the TimeGAN benchmarks (protocol of ../shared/REFERENCE.md).
+
+Fits each configuration on each data set (sequence length 24), samples as many windows as the
+data set has, and runs the discriminative and predictive scores ``--n-repeats`` times with
+different seeds (mean ± std and median). Samples are cached in ``--cache`` so that metrics can
+be recomputed without refitting. Writes the "avatar-quality" section of docs/benchmarks.md
+with ``--write``.
+
+    python benchmarks/bench_avatar_quality.py --datasets sines stocks --n-repeats 10 --write
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._report import command_line, machine_line, write_section  # noqa: E402
+from sktsgen.generation import AvatarGenerator  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# name -> (parameters, description). "paper" is the authors' setting (their code's uniform
+# prior; hidden size = n_features, 4 layers, 8000 iterations per stage).
+CONFIGS = {
+    "default": ({}, "AvatarGenerator() defaults"),
+    "no-supervisor": ({"use_supervisor": False}, "defaults without supervisor (ablation)"),
+    "no-distribution": ({"use_distribution_loss": False},
+                        "defaults without distribution loss (ablation)"),
+    "paper": ({"hidden_size": "n_features", "num_layers": 4, "n_iter": 8000, "prior": "uniform"},
+              "authors' configuration: hidden = n_features, 4 layers, 8000 it., uniform prior"),
+    "paper-gaussian": ({"hidden_size": "n_features", "num_layers": 4, "n_iter": 8000},
+                       "paper text: as 'paper' with the Gaussian prior"),
+}
+
+PUBLISHED = {  # discriminative, predictive (mean±std) at sequence length 24
+    "TimeGAN (NeurIPS 2019)": {"sines": (".011±.008", ".093±.019"),
+                               "stocks": (".102±.021", ".038±.001"),
+                               "energy": (".236±.012", ".273±.004")},
+    "Diffusion-TS (ICLR 2024)": {"sines": (".006±.007", ".093±.000"),
+                                 "stocks": (".067±.015", ".036±.000"),
+                                 "energy": (".122±.003", ".250±.000")},
+    "AVATAR reference code, its tutorial": {"sines": (".064±.034", ".095±.000"),
+                                            "stocks": (".130±.005", ".043±.000"),
+                                            "energy": ("-", "-")},
+    "real data": {"sines": ("-", ".094"), "stocks": ("-", ".036"), "energy": ("-", ".250")},
+}
+
+
+def load(name):
+    """Windows in the protocol's scale: Sines as generated, Stocks/Energy column min-max."""
+    from sktsgen.datasets import fetch_energy, fetch_stocks, make_sines
+
+    if name == "sines":
+        return make_sines(10000, seq_len=24, n_features=5, random_state=0)
+    fetch = {"stocks": fetch_stocks, "energy": fetch_energy}[name]
+    home = str(SHARED) if SHARED.is_dir() else None
+    return fetch(data_home=home, download_if_missing=home is None)
+
+
+def params_for(config, X, n_iter):
+    params = dict(CONFIGS[config][0])
+    if params.get("hidden_size") == "n_features":
+        params["hidden_size"] = X.shape[2]
+    if n_iter is not None:
+        params["n_iter"] = n_iter
+    return params
+
+
+def fit_and_sample(name, config, X, args):
+    path = Path(args.cache) / f"{name}-{config}-{args.n_iter or 'full'}-{args.seed}.npz"
+    if path.exists() and not args.refit:
+        data = np.load(path, allow_pickle=False)
+        return data["samples"], json.loads(str(data["info"]))
+    params = params_for(config, X, args.n_iter)
+    gen = AvatarGenerator(random_state=args.seed, verbose=args.verbose, **params)
+    start = time.perf_counter()
+    gen.fit(X)
+    fit_s = time.perf_counter() - start
+    samples = gen.sample(len(X), random_state=args.seed)
+    last = {stage: {k: float(np.mean(v[-100:])) for k, v in curve.items() if k != "iteration"}
+            for stage, curve in gen.history_.items() if stage != "validation"}
+    info = {"params": params, "fit_seconds": fit_s, "final_losses": last}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, samples=samples, info=json.dumps(info))
+    return samples, info
+
+
+def fmt(b):
+    return f"{b.mean:.3f} ± {b.std:.3f} (median {b.median:.3f})"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", nargs="+", default=["sines", "stocks"],
+                    choices=["sines", "stocks", "energy"])
+    ap.add_argument("--configs", nargs="+", default=["default", "no-supervisor",
+                                                     "no-distribution", "paper"],
+                    choices=sorted(CONFIGS))
+    ap.add_argument("--n-repeats", type=int, default=10, help="metric runs (seeds)")
+    ap.add_argument("--n-iter", type=int, default=None,
+                    help="override iterations per stage for every configuration")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cache", default="/tmp/avatar_quality_cache")
+    ap.add_argument("--refit", action="store_true")
+    ap.add_argument("--fit-only", action="store_true", help="fit and cache samples only")
+    ap.add_argument("--verbose", type=int, default=0)
+    ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    rows = []
+    for name in args.datasets:
+        X = load(name)
+        for config in args.configs:
+            samples, info = fit_and_sample(name, config, X, args)
+            print(f"{name} {config}: fit {info['fit_seconds']:.0f}s, losses "
+                  f"{json.dumps(info['final_losses'])}", flush=True)
+            if args.fit_only:
+                continue
+            from sktsgen.metrics import discriminative_score, predictive_score, repeat_metric
+
+            disc = repeat_metric(discriminative_score, X, samples, n_repeats=args.n_repeats,
+                                 random_state=args.seed)
+            pred = repeat_metric(predictive_score, X, samples, n_repeats=args.n_repeats,
+                                 random_state=args.seed)
+            print(f"  discriminative {fmt(disc)}  predictive {fmt(pred)}", flush=True)
+            rows.append((name, config, info, disc, pred))
+    if args.write and rows:
+        write_section("avatar-quality", report(rows, args))
+
+
+def report(rows, args):
+    lines = [
+        "## AvatarGenerator quality (TimeGAN protocol, sequence length 24)",
+        "",
+        f"Command: `{command_line()}`",
+        "",
+        f"{args.n_repeats} metric runs per cell, each with its own seed, on one set of samples "
+        "(as many windows as the data set); mean ± std over all runs (no outlier removal) and "
+        "the median. Lower is better. " + machine_line(),
+        "",
+        "| data | model | discriminative | predictive | fit time |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, config, info, disc, pred in rows:
+        it = info["params"].get("n_iter", AvatarGenerator().n_iter)
+        lines.append(f"| {name} | AVATAR `{config}` ({it} it./stage) | {fmt(disc)} | "
+                     f"{fmt(pred)} | {info['fit_seconds'] / 60:.1f} min |")
+    for model, scores in PUBLISHED.items():
+        for name in sorted({r[0] for r in rows}):
+            d, p = scores[name]
+            lines.append(f"| {name} | {model} (published) | {d} | {p} | - |")
+    lines += ["", "Configurations:", ""]
+    for config in sorted({r[1] for r in rows}):
+        lines.append(f"- `{config}`: {CONFIGS[config][1]}; parameters "
+                     f"`{json.dumps(CONFIGS[config][0])}`")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

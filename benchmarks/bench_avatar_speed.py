@@ -1,0 +1,134 @@
+"""Speed of AvatarGenerator, as ratios to a bare GRU measured in the same process.
+
+"1 ref" = one forward+backward of a bare ``nn.GRU(6, 24, 3)`` on a 128 x 24 x 6 batch. One
+AVATAR iteration = one iteration of each of the three stages (autoencoder, supervisor, joint
+with its two autoencoder steps and discriminator step), on Stocks-sized data. Ref and AVATAR
+are timed in alternation and the medians are compared, so that a load change on a shared
+machine affects both. Also measures sampling throughput and, with ``--fit-stocks``, a default
+fit on Stocks. Writes the "avatar-speed" section of docs/benchmarks.md with ``--write``.
+
+    python benchmarks/bench_avatar_speed.py --fit-stocks --write
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._report import command_line, machine_line, write_section  # noqa: E402
+from sktsgen.generation import AvatarGenerator  # noqa: E402
+from sktsgen.nn._avatar import AvatarNet, Prior  # noqa: E402
+from sktsgen.training._avatar import train_avatar  # noqa: E402
+from sktsgen.utils._torch import make_generator  # noqa: E402
+
+
+def ref_timer():
+    torch.manual_seed(0)
+    gru = nn.GRU(6, 24, 3, batch_first=True)
+    x = torch.rand(128, 24, 6)
+
+    def run(reps):
+        start = time.perf_counter()
+        for _ in range(reps):
+            y, _ = gru(x)
+            y.sum().backward()
+        return (time.perf_counter() - start) / reps
+
+    return run
+
+
+def avatar_timer(n_features, hidden, num_layers, n_rows=3661):
+    torch.manual_seed(0)
+    X = torch.rand(n_rows, 24, n_features)
+
+    def fit(n_iter):
+        net = AvatarNet(n_features, hidden, num_layers, Prior("gaussian", hidden))
+        start = time.perf_counter()
+        train_avatar(net, X, n_iter=n_iter, batch_size=128, learning_rate=1e-3,
+                     generator=make_generator(0))
+        return time.perf_counter() - start
+
+    def run(reps):
+        # Difference of two run lengths: set-up (optimizers, batch indices) cancels out.
+        return (fit(reps + 2) - fit(2)) / reps
+
+    return run
+
+
+def ratio(avatar, ref, rounds):
+    refs, avs = [], []
+    for _ in range(rounds):
+        refs.append(ref(10))
+        avs.append(avatar(10))
+    r, a = statistics.median(refs), statistics.median(avs)
+    return r, a, a / r
+
+
+def sampling_rate(n_samples):
+    from sktsgen.datasets import make_sines
+
+    gen = AvatarGenerator(n_iter=5, random_state=0).fit(make_sines(256, 24, 6, random_state=0))
+    gen.sample(1000)
+    start = time.perf_counter()
+    gen.sample(n_samples, random_state=0)
+    return n_samples / (time.perf_counter() - start)
+
+
+def stocks_fit():
+    from bench_avatar_quality import load
+
+    X = load("stocks")
+    start = time.perf_counter()
+    AvatarGenerator(random_state=0).fit(X)
+    return time.perf_counter() - start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--n-sample", type=int, default=200_000)
+    ap.add_argument("--fit-stocks", action="store_true", help="time a default fit on Stocks")
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    ref = ref_timer()
+    ref(3)
+    rows = []
+    for label, (d, h, layers) in {
+        "default on Stocks (hidden 24, 3 layers)": (6, 24, 3),
+        "authors' setting on Stocks (hidden 6, 4 layers)": (6, 6, 4),
+    }.items():
+        r, a, q = ratio(avatar_timer(d, h, layers), ref, args.rounds)
+        print(f"{label}: ref {r * 1e3:.1f} ms, AVATAR iteration {a * 1e3:.1f} ms = {q:.2f} ref",
+              flush=True)
+        rows.append((label, r, a, q))
+    rate = sampling_rate(args.n_sample)
+    print(f"sampling: {rate:,.0f} windows/s", flush=True)
+    fit_s = stocks_fit() if args.fit_stocks else None
+    if fit_s is not None:
+        print(f"default fit on Stocks: {fit_s:.0f} s", flush=True)
+    if args.write:
+        lines = ["## AvatarGenerator speed", "", f"Command: `{command_line()}`", "",
+                 machine_line() + f" Medians of {args.rounds} alternating rounds; "
+                 f"{args.threads} torch thread(s).", "",
+                 "| measurement | ref (ms) | AVATAR (ms) | ratio (target <= 8 ref) |",
+                 "| --- | --- | --- | --- |"]
+        lines += [f"| one iteration of all three stages, {label} | {r * 1e3:.1f} | "
+                  f"{a * 1e3:.1f} | {q:.2f} |" for label, r, a, q in rows]
+        lines += ["", f"- Sampling: {rate:,.0f} windows of 24 x 6 per second "
+                  "(target >= 100,000)."]
+        if fit_s is not None:
+            lines.append(f"- Default fit on Stocks (3,661 windows, 2000 iterations per stage): "
+                         f"{fit_s / 60:.1f} min (target <= 10 min).")
+        write_section("avatar-speed", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
