@@ -1,5 +1,15 @@
 """Over-samplers of windows for imbalanced classification and regression (imblearn API)."""
 
+from ._augmenters import JitterOverSampler, MagnitudeWarpingOverSampler, TranslationOverSampler
 from ._base import BaseWindowOverSampler, RandomWindowOverSampler
+from ._warping import TimeWarpingOverSampler, WindowWarpingOverSampler
 
-__all__ = ["BaseWindowOverSampler", "RandomWindowOverSampler"]
+__all__ = [
+    "BaseWindowOverSampler",
+    "JitterOverSampler",
+    "MagnitudeWarpingOverSampler",
+    "RandomWindowOverSampler",
+    "TimeWarpingOverSampler",
+    "TranslationOverSampler",
+    "WindowWarpingOverSampler",
+]
