@@ -60,6 +60,12 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     minority_threshold : float, callable or None, default=None
         Regression only: windows with ``y > minority_threshold`` (or the callable's mask)
         are rare. ``None`` means classification.
+    residual : bool, default=True
+        Make each new window ``x + decoder(z + delta) - decoder(z)``, the source window plus
+        the change the perturbation makes to its decoding, instead of the paper's
+        ``decoder(z + delta)``. The autoencoder smooths sharp peaks (which are often what
+        makes a window rare); the residual form keeps them. See ``docs/over_sampling.md``
+        for the measured effect.
     latent_dim : int, default=512
         Elements of the latent vector (512 is the paper's size for 32-step windows).
     n_iter : int, default=600
@@ -144,6 +150,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         **BaseWindowOverSampler._parameter_constraints,
         "perturbation": [StrOptions(set(PERTURBATIONS))],
         "scale": _positive_real(),
+        "residual": ["boolean"],
         "latent_dim": _positive_int(),
         "n_iter": _positive_int(),
         "predictor_n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -161,8 +168,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     }
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
-                 minority_threshold=None, latent_dim=512, n_iter=600, predictor_n_iter=600,
-                 batch_size=128, learning_rate=5e-4, discriminator_learning_rate=2e-3,
+                 minority_threshold=None, residual=True, latent_dim=512, n_iter=600,
+                 predictor_n_iter=600, batch_size=128, learning_rate=5e-4,
+                 discriminator_learning_rate=2e-3,
                  adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
                  perturbation_learning_rate=1e-3, predictor_learning_rate=1e-3, noise_dim=100,
                  rank=100, device="cpu", verbose=0, random_state=None):
@@ -170,6 +178,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                          minority_threshold=minority_threshold, random_state=random_state)
         self.perturbation = perturbation
         self.scale = scale
+        self.residual = residual
         self.latent_dim = latent_dim
         self.n_iter = n_iter
         self.predictor_n_iter = predictor_n_iter
@@ -257,7 +266,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                 source_weights=self._source_weights(y, rare_mask), task=self.task_,
                 n_iter=self.predictor_n_iter if trained else 0, batch_size=self.batch_size,
                 lr=self.perturbation_learning_rate, predictor_lr=self.predictor_learning_rate,
-                generator=generator, device=self.device_, verbose=self.verbose,
+                generator=generator, device=self.device_, residual=self.residual,
+                verbose=self.verbose,
             )
         self.history_ = {"autoencoder": ae_history, "perturbation": pert_history}
 
@@ -266,6 +276,6 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         generator = make_generator(seed_from_random_state(random_state), self.device_)
         Xt = to_tensor(self.scaler_.transform(X_source), self.device_)
         X_new = perturb_windows(self.perturbation_module_, self.autoencoder_module_, Xt,
-                                generator=generator)
+                                generator=generator, residual=self.residual)
         X_new = X_new.cpu().numpy().astype(X_source.dtype, copy=False)
         return self.scaler_.inverse_transform(X_new)

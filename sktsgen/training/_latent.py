@@ -86,7 +86,7 @@ def encode(autoencoder, X, chunk_size=4096):
 
 def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_weights,
                        task, n_iter, batch_size, lr, predictor_lr, generator, device,
-                       verbose=0, history_every=10):
+                       residual=False, verbose=0, history_every=10):
     """Train ``perturbation`` jointly with ``predictor`` on a frozen ``autoencoder``.
 
     Each iteration the predictor sees a batch of real windows drawn uniformly plus
@@ -107,6 +107,9 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
     source_weights : tensor (n,) or None
         Sampling weights of the windows to perturb; None means uniform.
     task : {"regression", "classification"}
+    residual : bool, default=False
+        Perturbed window = source + decode(z + delta) - decode(z) instead of
+        decode(z + delta) (see :func:`perturb_windows`).
 
     Returns
     -------
@@ -136,6 +139,9 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
                                 replacement=True, generator=generator)
         src = src.view(n_iter, n_src).to(device)
     reverse = perturbation.mode == "adversarial"
+    if residual:
+        # What the decoder cannot reproduce of each window, kept on top of the decoded change.
+        detail = X - decode(autoencoder, Z)
     bar = ProgressBar(n_iter, "perturbation", verbose)
     losses = {}
     try:
@@ -145,6 +151,8 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
             # the delta is taken without updating it again.
             delta = perturbation.delta(zs, generator=generator)
             x_pert = autoencoder.decode(zs + (_ReverseGrad.apply(delta) if reverse else delta))
+            if residual:
+                x_pert = x_pert + detail[src[i]]
             n_real = idx.shape[1]
             out = predictor(torch.cat([X[idx[i]], x_pert]))
             if task == "regression":
@@ -170,10 +178,26 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
 
 
 @torch.no_grad()
-def perturb_windows(perturbation, autoencoder, X, *, generator, chunk_size=4096):
-    """Encode, perturb (fresh noise per window) and decode ``X`` in chunks (eval mode)."""
+def decode(autoencoder, Z, chunk_size=4096):
+    """Windows decoded from latents ``Z`` in memory-bounded chunks (eval mode)."""
+    autoencoder.eval()
+    return torch.cat([autoencoder.decode(c) for c in torch.split(Z, chunk_size)])
+
+
+@torch.no_grad()
+def perturb_windows(perturbation, autoencoder, X, *, generator, residual=False,
+                    chunk_size=4096):
+    """Encode, perturb (fresh noise per window) and decode ``X`` in chunks (eval mode).
+
+    With ``residual=True`` the result is ``X + decode(z + delta) - decode(z)``: the latent
+    perturbation's effect added to the window itself, which keeps the detail (e.g. sharp
+    peaks) that the autoencoder's reconstruction smooths away.
+    """
     perturbation.eval()
     autoencoder.eval()
-    out = [autoencoder.decode(perturbation(autoencoder.encode(c), generator=generator))
-           for c in torch.split(X, chunk_size)]
+    out = []
+    for c in torch.split(X, chunk_size):
+        z = autoencoder.encode(c)
+        x_new = autoencoder.decode(perturbation(z, generator=generator))
+        out.append(x_new + c - autoencoder.decode(z) if residual else x_new)
     return torch.cat(out)
