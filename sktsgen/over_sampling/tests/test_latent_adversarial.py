@@ -112,6 +112,18 @@ def test_perturbation_modes(mode):
         assert hist["perturbation"]["iteration"] == [0]
 
 
+def test_residual_keeps_the_source_and_paper_mode_decodes():
+    X, y = _windows(), [0] * 30 + [1] * 10
+    # A vanishing perturbation isolates the decoding: residual gives the sources back,
+    # the paper's decoding gives the autoencoder's (imperfect) reconstruction.
+    res = _sampler(scale=1e-9)
+    X_res, _ = res.fit_resample(X, y)
+    np.testing.assert_allclose(X_res[40:], X[res.sample_indices_[40:]], atol=1e-4)
+    full = _sampler(scale=1e-9, residual=False)
+    X_full, _ = full.fit_resample(X, y)
+    assert np.abs(X_full[40:] - X[full.sample_indices_[40:]]).max() > 0.1
+
+
 # -- reproducibility, pickling, pipelines ---------------------------------------------------
 def test_same_random_state_same_output_and_global_rng_untouched():
     X, y = _windows(), _regression_target()
