@@ -17,6 +17,7 @@ from sklearn.preprocessing import label_binarize
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ..metrics._imbalanced_regression import rare_target_mask
 from ..utils._validation import _ndim, check_target, validate_windows
 
 _REGRESSION_STRATEGIES = "'auto', a float in (0, 1] or a dict {'rare': n_rare_after}"
@@ -148,24 +149,11 @@ class BaseWindowOverSampler(BaseOverSampler):
 
     def _rare_mask(self, y):
         threshold = self.minority_threshold
-        if callable(threshold):
-            mask = np.asarray(threshold(y))
-            if mask.dtype != bool or mask.shape != y.shape:
-                raise ValueError(
-                    "minority_threshold, when callable, must return a boolean mask of shape "
-                    f"{y.shape} marking the rare targets; got dtype {mask.dtype} and shape "
-                    f"{mask.shape}."
-                )
-        else:
-            if isinstance(threshold, (bool, np.bool_)) or not np.isfinite(threshold):
-                raise ValueError(
-                    f"minority_threshold must be a finite number or a callable, got {threshold!r}."
-                )
-            mask = y > threshold
+        mask = rare_target_mask(y, threshold)
         if not mask.any():
             raise ValueError(
                 f"minority_threshold={threshold!r} marks none of the {y.shape[0]} targets as "
-                f"rare (max y = {y.max():.6g}): nothing to over-sample. Lower the threshold."
+                f"rare (max y = {y.max():.6g}): nothing to over-sample."
             )
         if mask.all():
             raise ValueError(
