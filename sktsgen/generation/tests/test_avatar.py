@@ -321,3 +321,29 @@ def test_input_not_modified(X):
 def test_cuda_without_gpu_is_a_clear_error(X):
     with pytest.raises(ValueError, match="CUDA is not available"):
         tiny(device="cuda").fit(X)
+
+
+# ----------------------------------------------------------------------------- metric-based
+def test_score_is_higher_is_better_and_seeded(X, fitted):
+    s = fitted.score(X)
+    assert 0.0 <= s <= 1.0
+    assert s == fitted.score(X)  # samples and classifier seeded by random_state
+
+
+def test_grid_search_with_default_score(X):
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(tiny(), {"hidden_size": [3, 4]}, cv=2, n_jobs=2).fit(X)
+    assert search.best_params_["hidden_size"] in (3, 4)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.sample(2).shape == (2, 6, 3)
+
+
+def test_early_stopping_in_the_estimator(X):
+    gen = tiny(n_iter=6, early_stopping=True, validation_fraction=0.25, validation_interval=2,
+               n_iter_no_change=1).fit(X)
+    val = gen.history_["validation"]
+    assert val["iteration"][: len(val["score"])] == [2, 4, 6][: len(val["score"])]
+    assert val["best_score"] == min(val["score"]) and 0 <= val["best_score"] <= 0.5
+    assert gen.n_iter_ == val["iteration"][-1]
+    assert gen.module_.training is False
