@@ -111,7 +111,7 @@ class BNGRUStack(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sktsgen.nn import BNGRUStack
+    >>> from sktsgen.nn._avatar import BNGRUStack
     >>> net = BNGRUStack(3, 8, num_layers=2, output_size=3)
     >>> net(torch.rand(4, 10, 3)).shape
     torch.Size([4, 10, 3])
