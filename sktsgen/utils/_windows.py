@@ -21,7 +21,7 @@ def _check_series(data, name="data"):
     if isinstance(data, pd.Series):
         columns = [data.name] if data.name is not None else None
         data = data.to_frame()
-    if isinstance(data, pd.DataFrame):
+    elif isinstance(data, pd.DataFrame):
         columns = [str(c) for c in data.columns]
     arr = np.asarray(data) if not isinstance(data, pd.DataFrame) else data
     if np.ndim(arr) == 1:
