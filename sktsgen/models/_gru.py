@@ -68,7 +68,6 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         self.random_state = random_state
         self.warm_start = warm_start
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the GRU on windows ``X`` and targets ``y``.
 
@@ -84,6 +83,7 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         """
         return self._fit(X, y)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, augment=None):
         """``fit`` with an optional per-batch hook, for samplers that train this model.
 
@@ -160,7 +160,6 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
-        tags.non_deterministic = False
         return tags
 
 

@@ -163,3 +163,18 @@ def test_training_hook_sees_every_batch_and_may_extend_it():
     with pytest.raises(ValueError, match="loss"):
         train_supervised(GRUHead(2, 4), X, y, loss="huber", n_epochs=1, batch_size=16,
                          generator=make_generator(0))
+
+
+def test_private_fit_with_hook_validates_parameters_and_uses_the_hook():
+    X, y = _regression_data(n=40)
+    calls = []
+
+    def hook(xb, yb):
+        calls.append(xb.shape[0])
+        return xb, yb
+
+    model = GRURegressor(**{**TINY, "max_iter": 2})
+    model._fit(X, y, augment=hook)
+    assert calls == [32, 8, 32, 8]
+    with pytest.raises(ValueError, match="batch_size"):
+        GRURegressor(batch_size=0)._fit(X, y, augment=hook)
