@@ -91,6 +91,26 @@ def fit_and_sample(name, config, X, args):
     return samples, info
 
 
+def scores(name, config, X, samples, args):
+    """Discriminative and predictive scores over ``n_repeats`` seeds, cached beside samples."""
+    from sklearn.utils import Bunch
+
+    from sktsgen.metrics import discriminative_score, predictive_score, repeat_metric
+
+    path = (Path(args.cache)
+            / f"{name}-{config}-{args.n_iter or 'full'}-{args.seed}-metrics{args.n_repeats}.json")
+    if path.exists() and not args.refit:
+        saved = json.loads(path.read_text())
+        return Bunch(**saved["disc"]), Bunch(**saved["pred"])
+    out = []
+    for metric in (discriminative_score, predictive_score):
+        b = repeat_metric(metric, X, samples, n_repeats=args.n_repeats, random_state=args.seed)
+        out.append({"mean": float(b.mean), "std": float(b.std), "median": float(b.median),
+                    "scores": [float(v) for v in b.scores]})
+    path.write_text(json.dumps({"disc": out[0], "pred": out[1]}))
+    return Bunch(**out[0]), Bunch(**out[1])
+
+
 def fmt(b):
     return f"{b.mean:.3f} ± {b.std:.3f} (median {b.median:.3f})"
 
@@ -124,12 +144,7 @@ def main():
                   f"{json.dumps(info['final_losses'])}", flush=True)
             if args.fit_only:
                 continue
-            from sktsgen.metrics import discriminative_score, predictive_score, repeat_metric
-
-            disc = repeat_metric(discriminative_score, X, samples, n_repeats=args.n_repeats,
-                                 random_state=args.seed)
-            pred = repeat_metric(predictive_score, X, samples, n_repeats=args.n_repeats,
-                                 random_state=args.seed)
+            disc, pred = scores(name, config, X, samples, args)
             print(f"  discriminative {fmt(disc)}  predictive {fmt(pred)}", flush=True)
             rows.append((name, config, info, disc, pred))
     if args.write and rows:
