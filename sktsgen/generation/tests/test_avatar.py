@@ -347,3 +347,14 @@ def test_early_stopping_in_the_estimator(X):
     assert val["best_score"] == min(val["score"]) and 0 <= val["best_score"] <= 0.5
     assert gen.n_iter_ == val["iteration"][-1]
     assert gen.module_.training is False
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA present")
+def test_pickle_from_a_gpu_fit_loads_on_cpu(fitted):
+    # A GPU-fitted estimator records device_ = cuda; without CUDA it must come back on CPU.
+    gpu_like = pickle.loads(pickle.dumps(fitted))
+    gpu_like.device_ = torch.device("cuda")
+    restored = pickle.loads(pickle.dumps(gpu_like))
+    assert restored.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(restored.sample(4, random_state=0),
+                                  fitted.sample(4, random_state=0))
