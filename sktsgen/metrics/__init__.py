@@ -5,12 +5,20 @@ Every metric compares real windows ``X_real`` with synthetic ones ``X_synth`` (b
 model selection.
 """
 
-from ._distribution import (autocorrelation_distance, correlational_score,
-                            maximum_mean_discrepancy, mmd)
+from ._distribution import (
+    autocorrelation_distance,
+    correlational_score,
+    maximum_mean_discrepancy,
+    mmd,
+)
 from ._posthoc import discriminative_score, predictive_score
 from ._repeat import repeat_metric
-from ._scorer import (GenerationScorer, discriminative_scorer, make_generation_scorer,
-                      predictive_scorer)
+from ._scorer import (
+    GenerationScorer,
+    discriminative_scorer,
+    make_generation_scorer,
+    predictive_scorer,
+)
 
 __all__ = [
     "GenerationScorer",

@@ -11,8 +11,13 @@ from sklearn.utils._param_validation import Interval, validate_params
 from ..nn import GRUHead, GRUStepHead
 from ..training._common import make_adam
 from ..training._posthoc import train_step_predictor, train_window_classifier
-from ..utils._torch import (make_generator, resolve_device, seed_from_random_state, to_tensor,
-                            torch_seed)
+from ..utils._torch import (
+    make_generator,
+    resolve_device,
+    seed_from_random_state,
+    to_tensor,
+    torch_seed,
+)
 from ._validation import check_window_pair, torch_threads
 
 _EVAL_CHUNK = 4096  # windows per forward pass at scoring time: bounded memory

@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
-from sktsgen.metrics import (autocorrelation_distance, correlational_score,
-                             maximum_mean_discrepancy, mmd)
+from sktsgen.metrics import (
+    autocorrelation_distance,
+    correlational_score,
+    maximum_mean_discrepancy,
+    mmd,
+)
 
 DISTANCES = [correlational_score, autocorrelation_distance, maximum_mean_discrepancy]
 

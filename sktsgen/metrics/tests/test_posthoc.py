@@ -98,7 +98,7 @@ def test_discriminative_unequal_counts_subsample_the_larger(sines, other_sines):
     assert score == discriminative_score(sines[:50], other_sines[:90], n_iter=20,
                                          random_state=0)
     # 50 pairs -> 10 + 10 test windows: the accuracy is a multiple of 1/20.
-    assert round(score * 20, 9) == int(round(score * 20))
+    assert round(score * 20, 9) == round(score * 20)
 
 
 def test_scores_accept_float32_and_minimal_sizes(sines):

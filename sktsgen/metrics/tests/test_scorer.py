@@ -8,8 +8,15 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils import check_random_state
 
-from sktsgen.metrics import (GenerationScorer, correlational_score, discriminative_scorer, make_generation_scorer,
-                             mmd, predictive_scorer, repeat_metric)
+from sktsgen.metrics import (
+    GenerationScorer,
+    correlational_score,
+    discriminative_scorer,
+    make_generation_scorer,
+    mmd,
+    predictive_scorer,
+    repeat_metric,
+)
 
 
 class GaussianWindows(BaseEstimator):
