@@ -2,11 +2,13 @@
 
 from ._augmenters import JitterOverSampler, MagnitudeWarpingOverSampler, TranslationOverSampler
 from ._base import BaseWindowOverSampler, RandomWindowOverSampler
+from ._latent_adversarial import LatentAdversarialSampler
 from ._warping import TimeWarpingOverSampler, WindowWarpingOverSampler
 
 __all__ = [
     "BaseWindowOverSampler",
     "JitterOverSampler",
+    "LatentAdversarialSampler",
     "MagnitudeWarpingOverSampler",
     "RandomWindowOverSampler",
     "TimeWarpingOverSampler",
