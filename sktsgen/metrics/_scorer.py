@@ -26,6 +26,21 @@ class GenerationScorer:
         Keyword arguments of the metric.
     random_state : int, RandomState instance or None
         Seeds the draw from the generator and the metric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktsgen.metrics import make_generation_scorer
+    >>> class Replay:  # a "generator" that hands back (shifted) training windows
+    ...     def __init__(self, X, shift=0.0):
+    ...         self.X, self.shift = X, shift
+    ...     def sample(self, n_samples, random_state=None):
+    ...         rng = np.random.RandomState(random_state)
+    ...         return self.X[rng.randint(len(self.X), size=n_samples)] + self.shift
+    >>> X = np.random.RandomState(0).normal(size=(60, 6, 2))
+    >>> scorer = make_generation_scorer("mmd", random_state=0)
+    >>> bool(scorer(Replay(X), X) > scorer(Replay(X, shift=1.0), X))  # greater is better
+    True
     """
 
     def __init__(self, metric, sign, metric_params, random_state):
