@@ -12,8 +12,8 @@ from torch.nn import functional as F
 from ..nn._avatar import _GRULayerFn
 from ._common import LossHistory, batch_indices
 
-# Iterations whose batch indices are drawn at once: bounded memory for long runs, and the
-# stream of indices does not depend on it (one generator, drawn in order).
+# Iterations whose batch indices are drawn at once: bounded memory for long runs. Changing
+# it changes which batches a seed gives, so it is fixed.
 _INDEX_CHUNK = 1024
 
 
