@@ -94,8 +94,8 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
     ``source_weights`` (e.g. only rare windows), labelled with their sources' targets, and
     takes one step on the mean loss over both. The perturbation takes a step on the same
     backward pass, ascending the loss (``mode="adversarial"``) or descending it
-    (``"anti-adversarial"``). ``mode="random"`` has nothing to train: only the running latent
-    variance is accumulated, over all of ``Z``.
+    (``"anti-adversarial"``). ``mode="random"`` has nothing to train: only the latent
+    variance over all of ``Z`` is recorded.
 
     Parameters
     ----------
@@ -117,8 +117,9 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
         ``iteration``, ``loss_real``, ``loss_perturbed`` (empty for ``mode="random"``).
     """
     perturbation.train()
-    for chunk in torch.split(Z, max(int(batch_size), 2)):
-        perturbation.update_statistics(chunk)
+    # The encoder is frozen, so the running variance starts at (and would only wander
+    # around) the variance over all latents: take it in one go, not over data-order chunks.
+    perturbation.update_statistics(Z)
     history = LossHistory(history_every)
     if perturbation.mode == "random" or n_iter == 0:
         perturbation.eval()
