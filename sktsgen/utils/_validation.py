@@ -160,7 +160,28 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
 
 
 def check_target(y, *, n_samples, dtype="numeric", input_name="y"):
-    """Validate a 1-D target of length ``n_samples`` (finite, no NaN)."""
+    """Validate a 1-D target of length ``n_samples`` (finite, no NaN).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, 1)
+    n_samples : int
+        Number of windows the target must match.
+    dtype : str, type or None, default="numeric"
+        Passed to :func:`sklearn.utils.check_array` (``None`` keeps class labels as given).
+    input_name : str, default="y"
+        Name used in error messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from sktsgen.utils import check_target
+    >>> check_target([[1.0], [2.0]], n_samples=2)
+    array([1., 2.])
+    """
     if y is None:
         raise ValueError(f"{input_name} is required: pass an array of shape ({n_samples},).")
     y = check_array(
@@ -180,7 +201,25 @@ def check_target(y, *, n_samples, dtype="numeric", input_name="y"):
 
 
 def check_n_samples(n_samples, *, name="n_samples"):
-    """Validate a positive integer count of windows to generate."""
+    """Validate a positive integer count of windows to generate.
+
+    Parameters
+    ----------
+    n_samples : int
+        Count to check; ``bool`` and floats are rejected with a ``TypeError``.
+    name : str, default="n_samples"
+        Name used in error messages.
+
+    Returns
+    -------
+    n_samples : int
+
+    Examples
+    --------
+    >>> from sktsgen.utils import check_n_samples
+    >>> check_n_samples(5)
+    5
+    """
     if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral):
         raise TypeError(f"{name} must be a positive int, got {type(n_samples).__name__}.")
     if n_samples < 1:

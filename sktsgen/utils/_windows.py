@@ -80,10 +80,25 @@ def sliding_windows(data, window_length, stride=1):
 def sliding_windows_frame(frame, window_length, stride=1):
     """Like :func:`sliding_windows`, also returning the column names of a DataFrame.
 
+    Parameters
+    ----------
+    frame : DataFrame, Series or array-like of shape (n_timesteps, n_features)
+    window_length : int
+    stride : int, default=1
+
     Returns
     -------
     windows : ndarray of shape (n_windows, window_length, n_features)
     columns : list of str or None
+        Column names of a DataFrame (or a named Series), else None.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sktsgen.utils import sliding_windows_frame
+    >>> W, columns = sliding_windows_frame(pd.DataFrame({"a": range(5), "b": range(5)}), 3)
+    >>> W.shape, columns
+    ((3, 3, 2), ['a', 'b'])
     """
     _, columns = _check_series(frame)
     return sliding_windows(frame, window_length, stride), columns
