@@ -2,7 +2,7 @@
 
 Every metric compares real windows ``X_real`` with synthetic ones ``X_synth`` (both
 ``(n_samples, seq_len, n_features)``) and is lower-is-better; the scorers negate them for
-model selection.
+model selection. The macro-averaged errors for imbalanced regression compare targets.
 """
 
 from ._distribution import (
@@ -11,6 +11,7 @@ from ._distribution import (
     maximum_mean_discrepancy,
     mmd,
 )
+from ._imbalanced_regression import macro_mean_absolute_error, macro_root_mean_squared_error
 from ._posthoc import discriminative_score, predictive_score
 from ._repeat import repeat_metric
 from ._scorer import (
@@ -27,6 +28,8 @@ __all__ = [
     "discriminative_score",
     "discriminative_scorer",
     "make_generation_scorer",
+    "macro_mean_absolute_error",
+    "macro_root_mean_squared_error",
     "maximum_mean_discrepancy",
     "mmd",
     "predictive_score",
