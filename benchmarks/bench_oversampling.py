@@ -29,17 +29,17 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import command_line, machine_line, write_section  # noqa: E402
-from sktsgen.datasets import make_sines  # noqa: E402
-from sktsgen.metrics._imbalanced_regression import (  # noqa: E402
+from benchmarks._report import command_line, machine_line, write_section
+from sktsgen import over_sampling
+from sktsgen.datasets import make_sines
+from sktsgen.metrics._imbalanced_regression import (
     macro_mean_absolute_error,
     macro_root_mean_squared_error,
 )
-from sktsgen.models import GRURegressor  # noqa: E402
-import sktsgen.over_sampling as over_sampling  # noqa: E402
-from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler  # noqa: E402
-from sktsgen.utils import make_windowed_target  # noqa: E402
-from sktsgen.utils._testing import shared_data_dir  # noqa: E402
+from sktsgen.models import GRURegressor
+from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
+from sktsgen.utils import make_windowed_target
+from sktsgen.utils._testing import shared_data_dir
 
 INPUT_LENGTH, HORIZON, RARE_QUANTILE, TRAIN_FRACTION, FACTOR = 32, 6, 0.95, 0.8, 4
 CLASSIC = {  # method name -> class name in sktsgen.over_sampling
@@ -71,7 +71,7 @@ def load_task(path):
 
 def make_sampler(name, ratio, threshold, seed, overrides):
     """The sampler of a method, or None for "no oversampling"."""
-    common = dict(sampling_strategy=ratio, minority_threshold=threshold, random_state=seed)
+    common = {"sampling_strategy": ratio, "minority_threshold": threshold, "random_state": seed}
     if name in CLASSIC:
         return getattr(over_sampling, CLASSIC[name])(**common)
     if name in LATENT:
@@ -115,8 +115,9 @@ def time_default_fit(seed=0):
     y = X[:, -6:, 0].mean(axis=1)
     threshold = float(np.quantile(y, RARE_QUANTILE))
     rare = y > threshold
-    sampler = LatentAdversarialSampler(sampling_strategy=(FACTOR * rare.sum() + 0.5) / (~rare).sum(),
-                                       minority_threshold=threshold, random_state=seed)
+    ratio = (FACTOR * rare.sum() + 0.5) / (~rare).sum()
+    sampler = LatentAdversarialSampler(sampling_strategy=ratio, minority_threshold=threshold,
+                                       random_state=seed)
     t0 = time.perf_counter()
     X_res, _ = sampler.fit_resample(X, y)
     return time.perf_counter() - t0, X_res.shape
@@ -188,27 +189,27 @@ def main(argv=None):
         "",
         f"Command: `{command_line()}`. {machine_line()}",
         "",
-        f"{X_train.shape[0]} training and {X_test.shape[0]} test windows of {INPUT_LENGTH} steps "
+        (f"{X_train.shape[0]} training and {X_test.shape[0]} test windows of {INPUT_LENGTH} steps "
         f"x {X_train.shape[2]} features; rare = target > {threshold:.1f} Wh (95th percentile of "
         f"training targets): {(y_train > threshold).sum()} training and "
         f"{(y_test > threshold).sum()} test windows. Downstream `GRURegressor(max_iter="
         f"{args.epochs}, batch_size={args.batch_size})` (2 x 15 GRU). Mean ± std over seeds; "
-        f"lower is better. Latent sampler overrides: `{json.dumps(overrides)}`.",
+        f"lower is better. Latent sampler overrides: `{json.dumps(overrides)}`."),
         "",
         table(rows, methods),
         "",
-        "The `seeds` column counts the seeds (0, 1, ...) behind each row: the protocol asks for "
+        ("The `seeds` column counts the seeds (0, 1, ...) behind each row: the protocol asks for "
         "10, fewer means a partial run. The last column is the relative drop of the mean "
         "RMSE-macro against duplication x4 over the seeds both have (positive = better than "
-        "duplication).",
+        "duplication)."),
     ]
     if args.note:
         md += ["", args.note]
     if not args.skip_timing:
         seconds, shape = time_default_fit()
-        md += ["", f"`LatentAdversarialSampler().fit_resample` with default parameters on "
+        md += ["", (f"`LatentAdversarialSampler().fit_resample` with default parameters on "
                    f"20,000 windows of 32 x 6 (Sines, rare top 5% x4, output {shape}): "
-                   f"{seconds:.0f} s."]
+                   f"{seconds:.0f} s.")]
     text = "\n".join(md)
     print(text)
     if not args.no_write:

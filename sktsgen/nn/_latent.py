@@ -5,6 +5,7 @@ Windows are channel-last ``(batch, seq_len, n_features)``; the convolutions tran
 """
 
 import math
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -70,7 +71,7 @@ class ConvAutoencoder(nn.Module):
         self.from_latent = nn.Linear(latent_dim, DECODER_CHANNELS[0] * self.coarse_len)
         layers = []
         widths = DECODER_CHANNELS + (n_features,)
-        for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
+        for i, (c_in, c_out) in enumerate(pairwise(widths)):
             layers.append(nn.ConvTranspose1d(c_in, c_out, 4, 2, 1))
             if i < len(widths) - 2:
                 # No batch norm on the output layer: it would tie the decoded scale to batches.

@@ -238,7 +238,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.scaler_ = WindowMinMaxScaler().fit(X)
         Xt = to_tensor(self.scaler_.transform(X), self.device_)
         yt, n_outputs = self._targets(y)
-        n, seq_len, n_features = X.shape
+        _, seq_len, n_features = X.shape
         with torch_seed(seed, self.device_):
             generator = make_generator(seed, self.device_)
             self.autoencoder_module_ = ConvAutoencoder(

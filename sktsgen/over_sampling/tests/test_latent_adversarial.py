@@ -21,7 +21,8 @@ from sktsgen.training._latent import encode, perturb_windows, train_perturbation
 from sktsgen.utils._torch import make_generator
 
 # Networks keep the paper's widths; only the training is shrunk so the checks stay quick.
-TINY = dict(latent_dim=8, n_iter=2, predictor_n_iter=2, batch_size=8, noise_dim=4, rank=3)
+TINY = {"latent_dim": 8, "n_iter": 2, "predictor_n_iter": 2, "batch_size": 8, "noise_dim": 4,
+        "rank": 3}
 
 IMBLEARN_XFAIL = {
     "check_samplers_pandas_sparse": (
