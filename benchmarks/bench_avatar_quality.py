@@ -132,6 +132,7 @@ def main():
     ap.add_argument("--fit-only", action="store_true", help="fit and cache samples only")
     ap.add_argument("--verbose", type=int, default=0)
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
+    ap.add_argument("--note", default="", help="free text added under the table")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -172,6 +173,8 @@ def report(rows, args):
         for name in sorted({r[0] for r in rows}):
             d, p = scores[name]
             lines.append(f"| {name} | {model} (published) | {d} | {p} | - |")
+    if args.note:
+        lines += ["", args.note]
     lines += ["", "Configurations:", ""]
     for config in sorted({r[1] for r in rows}):
         lines.append(f"- `{config}`: {CONFIGS[config][1]}; parameters "
