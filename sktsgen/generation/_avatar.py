@@ -13,7 +13,7 @@ from ..preprocessing import WindowMinMaxScaler
 from ..training._avatar import train_avatar
 from ..utils._torch import (
     TorchPickleMixin, make_generator, resolve_device, seed_from_random_state, to_tensor,
-    torch_seed,
+    torch_seed, torch_threads,
 )
 from ..utils._validation import _ndim, check_n_samples, check_windows, validate_windows
 
@@ -198,7 +198,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 )
             perm = rng.permutation(len(Xs))
             X_val, Xs = Xs[perm[:n_val]], Xs[perm[n_val:]]
-        with torch_seed(seed, self.device_):
+        with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             prior = Prior(self.prior, self.hidden_size_, self.prior_components)
             net = AvatarNet(X.shape[2], self.hidden_size_, self.num_layers, prior,
                             use_supervisor=self.use_supervisor,

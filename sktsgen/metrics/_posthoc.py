@@ -17,8 +17,9 @@ from ..utils._torch import (
     seed_from_random_state,
     to_tensor,
     torch_seed,
+    torch_threads,
 )
-from ._validation import check_window_pair, torch_threads
+from ._validation import check_window_pair
 
 _EVAL_CHUNK = 4096  # windows per forward pass at scoring time: bounded memory
 _LR = 1e-3  # Adam's default, as in the protocol

@@ -1,9 +1,5 @@
 """Input checks shared by the metrics: a pair of window sets that describe the same kind of data."""
 
-import contextlib
-
-import torch
-
 from ..utils import check_windows
 
 
@@ -38,21 +34,3 @@ def check_window_pair(X_real, X_synth, *, min_samples=1, min_seq_len=1, min_feat
             f"n_features={X_real.shape[2]}."
         )
     return X_real, X_synth
-
-
-@contextlib.contextmanager
-def torch_threads(n_threads, device):
-    """Run a block on at most ``n_threads`` torch CPU threads, then restore the setting.
-
-    The post-hoc GRUs are tiny: on a CPU their cost is per-operation overhead, which a
-    second thread does not share but contends for (much slower on a busy machine).
-    """
-    old = torch.get_num_threads()
-    if device.type != "cpu" or old <= n_threads:
-        yield
-        return
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)

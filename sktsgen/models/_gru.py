@@ -20,6 +20,7 @@ from ..utils._torch import (
     seed_from_random_state,
     to_tensor,
     torch_seed,
+    torch_threads,
 )
 from ..utils._validation import check_target, validate_windows
 
@@ -108,7 +109,7 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         yt = torch.as_tensor(target, device=device)
         train_idx, val_idx = self._split(X.shape[0], seed)
         validation = None if val_idx is None else (Xt[val_idx], yt[val_idx])
-        with torch_seed(seed, device):
+        with torch_threads(1, device), torch_seed(seed, device):
             if not warm:
                 self.module_ = GRUHead(
                     self.n_features_in_, self.hidden_size, self.num_layers,
