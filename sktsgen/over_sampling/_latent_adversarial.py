@@ -18,6 +18,7 @@ from ..utils._torch import (
     seed_from_random_state,
     to_tensor,
     torch_seed,
+    torch_threads,
 )
 from ._base import BaseWindowOverSampler
 
@@ -239,7 +240,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         Xt = to_tensor(self.scaler_.transform(X), self.device_)
         yt, n_outputs = self._targets(y)
         _, seq_len, n_features = X.shape
-        with torch_seed(seed, self.device_):
+        with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             generator = make_generator(seed, self.device_)
             self.autoencoder_module_ = ConvAutoencoder(
                 n_features, seq_len, self.latent_dim).to(self.device_)
