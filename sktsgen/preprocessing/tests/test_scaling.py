@@ -27,8 +27,8 @@ def test_round_trip(dtype, feature_range):
     back = scaler.inverse_transform(Xt)
     assert Xt.dtype == dtype and back.dtype == dtype and back.shape == X.shape
     lo, hi = feature_range
-    assert Xt.min() == pytest.approx(lo, abs=4 * np.finfo(dtype).eps)
-    assert Xt.max() == pytest.approx(hi, abs=4 * np.finfo(dtype).eps)
+    assert Xt.min() == pytest.approx(lo, abs=4 * float(np.finfo(dtype).eps))
+    assert Xt.max() == pytest.approx(hi, abs=4 * float(np.finfo(dtype).eps))
     # Exact up to the rounding of one step in the input dtype, per channel's range.
     tol = 2 * np.finfo(dtype).eps * scaler.data_range_
     assert np.all(np.abs(back.astype(np.float64) - X) <= tol)
