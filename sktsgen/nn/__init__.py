@@ -1,5 +1,6 @@
 """Pure torch modules (no scikit-learn in here). Windows are channel-last (batch, seq, feat)."""
 
+from ._fast_gru import GRULayer
 from ._gru import GRUHead, GRUStepHead
 
-__all__ = ["GRUHead", "GRUStepHead"]
+__all__ = ["GRUHead", "GRULayer", "GRUStepHead"]

@@ -9,7 +9,7 @@ rounding, about half the per-step operations (the cost of a tiny GRU on a CPU).
 import torch
 from torch.nn import functional as F
 
-from ..nn._avatar import _GRULayerFn
+from ..nn._fast_gru import _GRULayerFn
 from ._common import LossHistory, batch_indices
 
 # Iterations whose batch indices are drawn at once: bounded memory for long runs. Changing

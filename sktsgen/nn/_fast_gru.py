@@ -1,0 +1,90 @@
+"""A single GRU layer with a hand-written backward, shared by AVATAR and the metrics.
+
+On a CPU the cost of tiny GRUs is per-operation overhead; computing the gates' gradients in one
+fused pass cuts the operations autograd records for ``nn.GRU`` (about 1.5x faster forward +
+backward, numerically equal to ``nn.GRU``). Inputs are time-major ``(seq_len, batch, features)``.
+"""
+
+import torch
+from torch import nn
+
+
+class _GRULayerFn(torch.autograd.Function):
+    """One GRU layer over a time-major sequence with a hand-written backward.
+
+    On a CPU a small GRU's cost is the number of tensor operations, not arithmetic. The
+    forward takes 6 operations per step and saves the gates; the backward precomputes every
+    factor that does not depend on the incoming gradient over all steps at once, so the
+    recurrence costs 3 operations per step, and the weight gradients are one matmul each.
+    Same gate order and equations as ``torch.nn.GRU`` (r, z, n).
+    """
+
+    @staticmethod
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
+        t_len, batch, _ = x.shape
+        hid = w_hh.shape[1]
+        gi = torch.addmm(b_ih, x.reshape(-1, x.shape[2]), w_ih.t()).view(t_len, batch, 3 * hid)
+        gh = x.new_empty(t_len, batch, 3 * hid)
+        rz = x.new_empty(t_len, batch, 2 * hid)
+        n = x.new_empty(t_len, batch, hid)
+        # hs[0] is the zero initial state; outputs are hs[1:], previous states hs[:-1].
+        hs = x.new_zeros(t_len + 1, batch, hid)
+        h = hs[0]
+        w_hh_t = w_hh.t()
+        steps = zip(gi[..., : 2 * hid].unbind(0), gi[..., 2 * hid:].unbind(0), gh.unbind(0),
+                    rz.unbind(0), n.unbind(0), hs[1:].unbind(0))
+        for gi_rz, gi_n, gh_t, rz_t, n_t, y_t in steps:
+            torch.addmm(b_hh, h, w_hh_t, out=gh_t)
+            torch.add(gi_rz, gh_t[:, : 2 * hid], out=rz_t).sigmoid_()
+            torch.addcmul(gi_n, rz_t[:, :hid], gh_t[:, 2 * hid:], out=n_t).tanh_()
+            h = torch.lerp(n_t, h, rz_t[:, hid:], out=y_t)
+        ctx.save_for_backward(x, w_ih, w_hh, gh, rz, n, hs)
+        return hs[1:]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dy):
+        x, w_ih, w_hh, gh, rz, n, hs = ctx.saved_tensors
+        t_len, batch, hid = n.shape
+        h_prev = hs[:-1]
+        r, z = rz[..., :hid], rz[..., hid:]
+        a = (1 - z) * (1 - n * n)
+        # d(gh)/d(h_t) per gate (r, z, n): dgh = g * c_gh, linear in the incoming gradient g.
+        c_gh = x.new_empty(t_len, batch, 3, hid)
+        torch.mul(a * gh[..., 2 * hid:], torch.addcmul(r, r, r, value=-1), out=c_gh[:, :, 0])
+        torch.mul(h_prev - n, torch.addcmul(z, z, z, value=-1), out=c_gh[:, :, 1])
+        torch.mul(a, r, out=c_gh[:, :, 2])
+        g_all = torch.empty_like(n)
+        dgh = torch.empty_like(c_gh)
+        dy = dy.contiguous()
+        g = g_all[-1].copy_(dy[-1])
+        for t in range(t_len - 1, -1, -1):
+            torch.mul(c_gh[t], g[:, None, :], out=dgh[t])
+            if t:
+                g = torch.addcmul(dy[t - 1], g, z[t])
+                g = torch.addmm(g, dgh[t].view(batch, 3 * hid), w_hh, out=g_all[t - 1])
+        # dgi equals dgh for r and z; for n it is g * a (dgh_n has the extra factor r).
+        dgi = dgh.clone()
+        torch.mul(g_all, a, out=dgi[:, :, 2])
+        dgh = dgh.view(t_len * batch, 3 * hid)
+        dgi = dgi.view(t_len * batch, 3 * hid)
+        dx = (dgi @ w_ih).view_as(x)
+        return (dx, dgi.t() @ x.reshape(t_len * batch, -1),
+                dgh.t() @ h_prev.reshape(-1, hid), dgi.sum(0), dgh.sum(0))
+
+
+class GRULayer(nn.GRU):
+    """Single-layer GRU on time-major input ``(seq_len, batch, input_size)`` with the fast
+    hand-written backward of :class:`_GRULayerFn`; parameters and initialisation are those
+    of ``nn.GRU(input_size, hidden_size)``, so results match it to rounding."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__(input_size, hidden_size)
+
+    def forward(self, x):
+        """``x``: (seq_len, batch, input_size) -> outputs (seq_len, batch, hidden_size)."""
+        if not torch.is_grad_enabled() or not (x.requires_grad or self.weight_hh_l0.requires_grad):
+            # Forward only: torch's native kernel is the faster one here.
+            return super().forward(x)[0]
+        return _GRULayerFn.apply(x.contiguous(), self.weight_ih_l0, self.weight_hh_l0,
+                                 self.bias_ih_l0, self.bias_hh_l0)
