@@ -72,7 +72,7 @@ def test_estimator_params_are_keyword_only_and_clone(cls):
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- test-command -->", 1)[1]
-    command = re.search(r"```bash\n(.+?)\n```", block, re.S).group(1).strip()
+    command = re.search(r"```bash\n(.+?)\n```", block, re.DOTALL).group(1).strip()
     extracted = subprocess.run(["bash", ".ci/run", "--print-command"], cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
     assert extracted == command
