@@ -130,7 +130,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     }
 
     # Windows generated per forward pass: bounds memory and keeps results independent of n.
-    _chunk_size = 16384
+    # 2048 measured fastest on a 2-core CPU (17k windows/s vs 7.7k at 16384: cache-sized
+    # activations for the element-wise GRU gate ops).
+    _chunk_size = 2048
 
     def __init__(self, *, hidden_size=None, num_layers=3, n_iter=2000, batch_size=128,
                  learning_rate=1e-3, prior="gaussian", prior_components=5, use_supervisor=True,
