@@ -12,8 +12,13 @@ from ..nn._avatar import AvatarNet, Prior, default_hidden_size
 from ..preprocessing import WindowMinMaxScaler
 from ..training._avatar import train_avatar
 from ..utils._torch import (
-    TorchPickleMixin, make_generator, resolve_device, seed_from_random_state, to_tensor,
-    torch_seed, torch_threads,
+    TorchPickleMixin,
+    make_generator,
+    resolve_device,
+    seed_from_random_state,
+    to_tensor,
+    torch_seed,
+    torch_threads,
 )
 from ..utils._validation import _ndim, check_n_samples, check_windows, validate_windows
 

@@ -9,10 +9,11 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseWindowOverSampler
+from ._base import BaseWindowOverSampler, fill_common_params_doc
 from ._curves import smooth_random_curves
 
 
+@fill_common_params_doc
 class JitterOverSampler(BaseWindowOverSampler):
     """Over-sample with jittered copies: Gaussian noise added to every value.
 
@@ -26,12 +27,7 @@ class JitterOverSampler(BaseWindowOverSampler):
     sigma : float, default=0.03
         Noise level relative to each channel's standard deviation (0.03 as in Iwana &
         Uchida, 2021).
-    sampling_strategy : float, str, dict or callable, default="auto"
-        How many windows to add; see :class:`BaseWindowOverSampler`.
-    minority_threshold : float, callable or None, default=None
-        Regression only: rare windows are ``y > minority_threshold`` (or the callable's mask).
-    random_state : int, RandomState instance or None, default=None
-        Controls which windows are augmented and the random draws of the augmentation.
+    {common_params}
 
     Attributes
     ----------
@@ -73,6 +69,7 @@ class JitterOverSampler(BaseWindowOverSampler):
         return X_source + noise * (self.sigma * self.channel_std_)
 
 
+@fill_common_params_doc
 class TranslationOverSampler(BaseWindowOverSampler):
     """Over-sample with translated copies: a random constant offset per window and channel.
 
@@ -87,12 +84,7 @@ class TranslationOverSampler(BaseWindowOverSampler):
     ----------
     sigma : float, default=0.1
         Offset spread relative to each channel's standard deviation.
-    sampling_strategy : float, str, dict or callable, default="auto"
-        How many windows to add; see :class:`BaseWindowOverSampler`.
-    minority_threshold : float, callable or None, default=None
-        Regression only: rare windows are ``y > minority_threshold`` (or the callable's mask).
-    random_state : int, RandomState instance or None, default=None
-        Controls which windows are augmented and the random draws of the augmentation.
+    {common_params}
 
     Attributes
     ----------
@@ -133,6 +125,7 @@ class TranslationOverSampler(BaseWindowOverSampler):
         return X_source + offsets * (self.sigma * self.channel_std_)
 
 
+@fill_common_params_doc
 class MagnitudeWarpingOverSampler(BaseWindowOverSampler):
     """Over-sample with magnitude-warped copies: each channel times a smooth random curve.
 
@@ -149,12 +142,7 @@ class MagnitudeWarpingOverSampler(BaseWindowOverSampler):
         2021).
     n_knots : int, default=4
         Interior knots of the spline: more knots, faster changes.
-    sampling_strategy : float, str, dict or callable, default="auto"
-        How many windows to add; see :class:`BaseWindowOverSampler`.
-    minority_threshold : float, callable or None, default=None
-        Regression only: rare windows are ``y > minority_threshold`` (or the callable's mask).
-    random_state : int, RandomState instance or None, default=None
-        Controls which windows are augmented and the random draws of the augmentation.
+    {common_params}
 
     Attributes
     ----------

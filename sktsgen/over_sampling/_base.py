@@ -20,6 +20,23 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from ..metrics._imbalanced_regression import rare_target_mask
 from ..utils._validation import _ndim, check_target, validate_windows
 
+# Docstring piece shared by the augmenters: their common parameters, in numpydoc form.
+_COMMON_PARAMS_DOC = """\
+    sampling_strategy : float, str, dict or callable, default="auto"
+        How many windows to add; see :class:`BaseWindowOverSampler`.
+    minority_threshold : float, callable or None, default=None
+        Regression only: rare windows are ``y > minority_threshold`` (or the callable's mask).
+    random_state : int, RandomState instance or None, default=None
+        Controls which windows are augmented and the random draws of the augmentation.
+"""
+
+
+def fill_common_params_doc(cls):
+    """Replace the ``{common_params}`` line of a sampler's docstring by the shared piece."""
+    cls.__doc__ = cls.__doc__.replace("    {common_params}\n", _COMMON_PARAMS_DOC)
+    return cls
+
+
 _REGRESSION_STRATEGIES = "'auto', a float in (0, 1] or a dict {'rare': n_rare_after}"
 
 

@@ -11,10 +11,11 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseWindowOverSampler
+from ._base import BaseWindowOverSampler, fill_common_params_doc
 from ._curves import interpolate_windows, smooth_random_curves
 
 
+@fill_common_params_doc
 class WindowWarpingOverSampler(BaseWindowOverSampler):
     """Over-sample with window-warped copies: a random slice sped up or slowed down.
 
@@ -32,12 +33,7 @@ class WindowWarpingOverSampler(BaseWindowOverSampler):
     scales : sequence of float, default=(0.5, 2.0)
         Warping factors, one drawn uniformly per new window: 2 slows the slice down (it
         takes twice as many steps), 0.5 speeds it up (Le Guennec et al., 2016).
-    sampling_strategy : float, str, dict or callable, default="auto"
-        How many windows to add; see :class:`BaseWindowOverSampler`.
-    minority_threshold : float, callable or None, default=None
-        Regression only: rare windows are ``y > minority_threshold`` (or the callable's mask).
-    random_state : int, RandomState instance or None, default=None
-        Controls which windows are augmented and the random draws of the augmentation.
+    {common_params}
 
     Attributes
     ----------
@@ -98,6 +94,7 @@ class WindowWarpingOverSampler(BaseWindowOverSampler):
         return interpolate_windows(X_source, s)
 
 
+@fill_common_params_doc
 class TimeWarpingOverSampler(BaseWindowOverSampler):
     """Over-sample with time-warped copies: a smooth random distortion of the time axis.
 
@@ -113,12 +110,7 @@ class TimeWarpingOverSampler(BaseWindowOverSampler):
         2021). Speeds are floored at 0.01 so that time never runs backwards.
     n_knots : int, default=4
         Interior knots of the speed curve.
-    sampling_strategy : float, str, dict or callable, default="auto"
-        How many windows to add; see :class:`BaseWindowOverSampler`.
-    minority_threshold : float, callable or None, default=None
-        Regression only: rare windows are ``y > minority_threshold`` (or the callable's mask).
-    random_state : int, RandomState instance or None, default=None
-        Controls which windows are augmented and the random draws of the augmentation.
+    {common_params}
 
     Attributes
     ----------

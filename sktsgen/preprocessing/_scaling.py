@@ -48,7 +48,7 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: dict = {
         "feature_range": [tuple],
         "clip": ["boolean"],
     }

@@ -21,7 +21,7 @@ def _reference_protocol(path, seq_len, seed):
     """TimeGAN's real_data_loading, written out as loops (independent of our vectorised code)."""
     data = np.loadtxt(path, delimiter=",", skiprows=1)[::-1]
     data = (data - data.min(0)) / (data.max(0) - data.min(0) + 1e-7)
-    windows = np.array([data[i:i + seq_len] for i in range(0, len(data) - seq_len)])
+    windows = np.array([data[i:i + seq_len] for i in range(len(data) - seq_len)])
     if seed is None:
         return windows
     return windows[np.random.RandomState(seed).permutation(len(windows))]

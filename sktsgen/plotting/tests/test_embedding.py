@@ -6,10 +6,10 @@ from threadpoolctl import threadpool_limits
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from sktsgen.datasets import make_sines  # noqa: E402
-from sktsgen.plotting import plot_embedding  # noqa: E402
+from sktsgen.datasets import make_sines
+from sktsgen.plotting import plot_embedding
 
 REAL = make_sines(40, 12, 3, random_state=0)
 SYNTH = make_sines(25, 12, 3, random_state=1)
