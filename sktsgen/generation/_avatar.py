@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..nn._avatar import AvatarNet, Prior, default_hidden_size
 from ..preprocessing import WindowMinMaxScaler
-from ..training._avatar import train_avatar
+from ..training._avatar import STAGES, train_avatar
 from ..utils._torch import (
     TorchPickleMixin,
     make_generator,
@@ -57,6 +57,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         (one component per window).
     prior_components : int, default=5
         Components of the mixture prior.
+    prior_correlation : float in [0, 1) or "auto", default=0.0
+        Lag-one correlation along time of the prior's codes (an AR(1) process with the
+        prior's marginal at every step). 0 draws i.i.d. codes as the paper does; "auto" sets
+        it per latent unit, after stage 1, to the autocorrelation of the encoder's codes, so
+        the prior has the temporal smoothness the decoder was trained on.
+    reconstruction_weight : float, default=1.0
+        Weight of the reconstruction loss in the joint stage (1: the paper's unweighted sum).
     use_supervisor : bool, default=True
         Train and sample through the supervisor (False reproduces the paper's ablation:
         no supervisor, no supervised loss, no stage 2).
@@ -75,6 +82,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Training iterations of the post-hoc classifier in each early-stopping evaluation.
     score_n_iter : int, default=2000
         Training iterations of the post-hoc classifier in :meth:`score`.
+    warm_start : bool, default=False
+        When True and the estimator is already fitted, :meth:`fit` runs ``n_iter`` more
+        joint-stage iterations on the current networks (same scaling; windows must have the
+        fitted shape) instead of training from scratch. Optimizer moments restart.
     device : {"cpu", "cuda", "auto"}, default="cpu"
     verbose : int, default=0
         Show a progress bar with the current losses for each stage.
@@ -93,7 +104,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         early stopping, ``"validation"`` (iterations, scores, best iteration and score).
     hidden_size_ : int
     n_iter_ : int
-        Joint-stage iterations run (fewer than ``n_iter`` after early stopping).
+        Joint-stage iterations run (fewer than ``n_iter`` after early stopping; summed over
+        warm-started fits).
     device_ : torch.device
     n_features_in_ : int
         Channels.
@@ -120,6 +132,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "prior": [StrOptions({"gaussian", "uniform", "mixture"})],
         "prior_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "prior_correlation": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "reconstruction_weight": [Interval(numbers.Real, 0, None, closed="neither")],
         "use_supervisor": ["boolean"],
         "use_distribution_loss": ["boolean"],
         "d_threshold": [Interval(numbers.Real, 0, None, closed="left")],
@@ -129,6 +143,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "metric_n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "score_n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -140,10 +155,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     _chunk_size = 2048
 
     def __init__(self, *, hidden_size=None, num_layers=3, n_iter=2000, batch_size=128,
-                 learning_rate=1e-3, prior="gaussian", prior_components=5, use_supervisor=True,
+                 learning_rate=1e-3, prior="gaussian", prior_components=5, prior_correlation=0.0,
+                 reconstruction_weight=1.0, use_supervisor=True,
                  use_distribution_loss=True, d_threshold=0.15, early_stopping=False,
                  validation_fraction=0.1, validation_interval=250, n_iter_no_change=4,
-                 metric_n_iter=500, score_n_iter=2000, device="cpu", verbose=0,
+                 metric_n_iter=500, score_n_iter=2000, warm_start=False, device="cpu", verbose=0,
                  random_state=None):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -152,6 +168,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.prior = prior
         self.prior_components = prior_components
+        self.prior_correlation = prior_correlation
+        self.reconstruction_weight = reconstruction_weight
         self.use_supervisor = use_supervisor
         self.use_distribution_loss = use_distribution_loss
         self.d_threshold = d_threshold
@@ -161,6 +179,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.metric_n_iter = metric_n_iter
         self.score_n_iter = score_n_iter
+        self.warm_start = warm_start
         self.device = device
         self.verbose = verbose
         self.random_state = random_state
@@ -186,13 +205,18 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         -------
         self : AvatarGenerator
         """
-        X = validate_windows(self, X, reset=True, ensure_min_samples=2)
-        self._fit_dtype = X.dtype
-        self.device_ = resolve_device(self.device)
-        self.scaler_ = WindowMinMaxScaler().fit(X)
+        warm = self.warm_start and hasattr(self, "module_")
+        # A warm start keeps the fitted scaling and requires windows of the fitted shape.
+        X = validate_windows(self, X, reset=not warm, ensure_min_samples=2)
+        if not warm:
+            self._fit_dtype = X.dtype
+            self.device_ = resolve_device(self.device)
+            self.scaler_ = WindowMinMaxScaler().fit(X)
+            self.hidden_size_ = self.hidden_size or default_hidden_size(X.shape[2])
         Xs = self.scaler_.transform(X)
-        self.hidden_size_ = self.hidden_size or default_hidden_size(X.shape[2])
         seed = seed_from_random_state(self.random_state)
+        if warm:  # a new, still reproducible stream for each continuation
+            seed = (seed + self.n_iter_) % (2**31 - 1)
         rng = np.random.RandomState(seed)
         X_val = None
         if self.early_stopping:
@@ -206,25 +230,51 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             perm = rng.permutation(len(Xs))
             X_val, Xs = Xs[perm[:n_val]], Xs[perm[n_val:]]
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
-            prior = Prior(self.prior, self.hidden_size_, self.prior_components)
-            net = AvatarNet(X.shape[2], self.hidden_size_, self.num_layers, prior,
-                            use_supervisor=self.use_supervisor,
-                            use_distribution_loss=self.use_distribution_loss)
-            self.module_ = net.to(self.device_).train()
+            auto_corr = self.prior_correlation == "auto"
+            if not warm:
+                prior = Prior(self.prior, self.hidden_size_, self.prior_components,
+                              correlation=0.0 if auto_corr else self.prior_correlation)
+                self.module_ = AvatarNet(
+                    X.shape[2], self.hidden_size_, self.num_layers, prior,
+                    use_supervisor=self.use_supervisor,
+                    use_distribution_loss=self.use_distribution_loss,
+                    reconstruction_weight=self.reconstruction_weight,
+                ).to(self.device_)
+            self.module_.train()
             data = to_tensor(Xs, self.device_)
             evaluate = self._make_evaluate(X_val, seed) if X_val is not None else None
-            self.history_ = train_avatar(
-                net, data, n_iter=self.n_iter, batch_size=self.batch_size,
+            history = train_avatar(
+                self.module_, data, n_iter=self.n_iter, batch_size=self.batch_size,
                 learning_rate=self.learning_rate,
                 generator=make_generator(seed, self.device_), d_threshold=self.d_threshold,
+                calibrate_prior=auto_corr, stages=("joint",) if warm else STAGES,
                 verbose=self.verbose, evaluate=evaluate, eval_every=self.validation_interval,
                 patience=self.n_iter_no_change,
             )
         self.module_.eval()
-        self.n_iter_ = len(self.history_["joint"]["iteration"])
+        if warm:
+            self._extend_history(history)
+        else:
+            self.history_ = history
+            self.n_iter_ = 0
+        self.n_iter_ += len(history["joint"]["iteration"])
         # Stream for sample(random_state=None): successive calls differ, yet reproducibly.
         self._sample_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
         return self
+
+    def _extend_history(self, history):
+        """Append a continuation's joint-stage curves, numbering iterations on from the last."""
+        joint = self.history_["joint"]
+        offset = self.n_iter_
+        for key, values in history["joint"].items():
+            if key == "iteration":
+                values = [offset + i for i in values]
+            joint.setdefault(key, []).extend(values)
+        if "validation" in history:
+            val = dict(history["validation"])
+            val["iteration"] = [offset + i for i in val["iteration"]]
+            val["best_iteration"] += offset
+            self.history_["validation"] = val
 
     def _make_evaluate(self, X_val, seed):
         """Early-stopping score: discriminative score of samples against held-out windows.

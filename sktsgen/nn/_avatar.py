@@ -65,8 +65,8 @@ class BNGRUStack(nn.Module):
 
 
 class Prior(nn.Module):
-    """Latent prior: i.i.d. draws per window, step and unit (a mixture picks one component per
-    window, so a window's codes stay in one cluster).
+    """Latent prior: draws per window, step and unit, optionally correlated along time (a
+    mixture picks one component per window, so a window's codes stay in one cluster).
 
     Parameters
     ----------
@@ -77,14 +77,22 @@ class Prior(nn.Module):
     latent_size : int
     n_components : int, default=1
     component_std : float, default=0.5
+    correlation : float, default=0.0
+        Lag-one correlation along time of the underlying standard normal draws: an AR(1)
+        process ``e_t = r e_{t-1} + sqrt(1 - r^2) u_t`` with stationary N(0, 1) marginals, so
+        every step keeps the marginal above (the uniform prior maps ``e`` through the normal
+        CDF). 0 gives the paper's i.i.d. codes. :meth:`calibrate` sets it per unit from codes.
     generator : torch.Generator, default=None
         Draws the mixture means (a buffer, so they travel with the module).
     """
 
-    def __init__(self, kind, latent_size, n_components=1, component_std=0.5, generator=None):
+    def __init__(self, kind, latent_size, n_components=1, component_std=0.5, correlation=0.0,
+                 generator=None):
         super().__init__()
         if kind not in ("gaussian", "uniform", "mixture"):
             raise ValueError(f"prior must be 'gaussian', 'uniform' or 'mixture', got {kind!r}.")
+        if not 0.0 <= float(correlation) < 1.0:
+            raise ValueError(f"correlation must be in [0, 1), got {correlation!r}.")
         self.kind = kind
         self.latent_size = latent_size
         self.component_std = float(component_std)
@@ -92,18 +100,47 @@ class Prior(nn.Module):
         if kind == "mixture":
             means = torch.randn(n_components, latent_size, generator=generator)
         self.register_buffer("means", means)
+        self.register_buffer("correlation", torch.full((latent_size,), float(correlation)))
+
+    @torch.no_grad()
+    def calibrate(self, codes, max_correlation=0.99):
+        """Set the per-unit lag-one correlation to that of ``codes`` (batch, seq_len, units).
+
+        The autocorrelation is measured on the codes' normal scores (through the inverse
+        normal CDF for the uniform prior), clipped to ``[0, max_correlation]``.
+        """
+        h = codes.double()
+        if self.kind == "uniform":
+            h = torch.special.ndtri(h.clamp(1e-6, 1 - 1e-6))
+        if h.shape[1] < 2:
+            return self
+        h = h - h.mean((0, 1))
+        r = (h[:, 1:] * h[:, :-1]).mean((0, 1)) / h.pow(2).mean((0, 1)).clamp_min(1e-12)
+        self.correlation.copy_(r.clamp(0.0, max_correlation).to(self.correlation))
+        return self
+
+    def _normal_scores(self, n, seq_len, generator):
+        dev = self.means.device
+        e = torch.randn((n, seq_len, self.latent_size), generator=generator, device=dev)
+        r = self.correlation
+        if seq_len < 2 or not bool((r > 0).any()):
+            return e
+        # AR(1) recursion along time; stationary, so each step stays N(0, 1).
+        innov = torch.sqrt(1 - r * r)
+        steps = [e[:, 0]]
+        for t in range(1, seq_len):
+            steps.append(r * steps[-1] + innov * e[:, t])
+        return torch.stack(steps, 1)
 
     def sample(self, n, seq_len, generator=None):
         """Draw ``(n, seq_len, latent_size)`` codes on the prior's device."""
-        dev = self.means.device
-        shape = (n, seq_len, self.latent_size)
+        e = self._normal_scores(n, seq_len, generator)
         if self.kind == "uniform":
-            return torch.rand(shape, generator=generator, device=dev)
-        z = torch.randn(shape, generator=generator, device=dev)
+            return torch.special.ndtr(e)
         if self.kind == "gaussian":
-            return z
-        k = torch.randint(0, self.means.shape[0], (n,), generator=generator, device=dev)
-        return self.means[k][:, None, :] + self.component_std * z
+            return e
+        k = torch.randint(0, self.means.shape[0], (n,), generator=generator, device=e.device)
+        return self.means[k][:, None, :] + self.component_std * e
 
 
 def supervised_loss(x_tilde, s):
@@ -142,6 +179,9 @@ class AvatarNet(nn.Module):
     use_distribution_loss : bool, default=True
     disc_hidden_size : int, default=None
         Width of the discriminator (``hidden_size`` when None).
+    reconstruction_weight : float, default=1.0
+        Weight of the joint reconstruction loss in the joint stage (1: the paper's
+        unweighted sum).
 
     Notes
     -----
@@ -150,7 +190,7 @@ class AvatarNet(nn.Module):
     """
 
     def __init__(self, n_features, hidden_size, num_layers, prior, use_supervisor=True,
-                 use_distribution_loss=True, disc_hidden_size=None):
+                 use_distribution_loss=True, disc_hidden_size=None, reconstruction_weight=1.0):
         super().__init__()
         latent_act = "sigmoid" if prior.kind == "uniform" else "identity"
         self.encoder = BNGRUStack(n_features, hidden_size, num_layers, hidden_size, latent_act)
@@ -161,6 +201,7 @@ class AvatarNet(nn.Module):
                                         "identity", batch_norm=False)
         self.prior = prior
         self.use_distribution_loss = use_distribution_loss
+        self.reconstruction_weight = float(reconstruction_weight)
 
     def autoencoder_parameters(self):
         """Parameters stepped by the autoencoder optimizer (encoder, decoder, supervisor)."""
@@ -197,7 +238,7 @@ class AvatarNet(nn.Module):
         logits = self.discriminator(h)
         adv = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
         dist = distribution_loss(z, h) if self.use_distribution_loss else x.new_zeros(())
-        total = recon + adv + sup + dist
+        total = self.reconstruction_weight * recon + adv + sup + dist
         parts = {"reconstruction": recon, "adversarial": adv, "supervised": sup,
                  "distribution": dist}
         return total, {k: v.detach() for k, v in parts.items()}

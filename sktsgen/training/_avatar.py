@@ -8,7 +8,11 @@ Losses stay on the device; the host reads them only for the progress bar and the
 
 import copy
 
+import torch
+
 from ._common import LossHistory, ProgressBar, batch_indices, make_adam
+
+STAGES = ("autoencoder", "supervisor", "joint")
 
 
 def gated_step(optimizer, loss, threshold):
@@ -32,8 +36,9 @@ def _step(optimizer, loss):
 
 
 def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_threshold=0.15,
-                 verbose=0, evaluate=None, eval_every=None, patience=None, history_every=1):
-    """Run AVATAR's three stages and return their loss curves.
+                 calibrate_prior=False, stages=STAGES, verbose=0, evaluate=None,
+                 eval_every=None, patience=None, history_every=1):
+    """Run AVATAR's training stages and return their loss curves.
 
     Parameters
     ----------
@@ -50,6 +55,12 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
         Private generator on X's device for batches and prior draws.
     d_threshold : float, default=0.15
         The discriminator steps only while its loss is above this value.
+    calibrate_prior : bool, default=False
+        After stage 1, set the prior's per-unit correlation along time to that of the
+        encoder's codes of (up to) 2048 training windows (``Prior.calibrate``).
+    stages : sequence of {"autoencoder", "supervisor", "joint"}, default=all three
+        Stages to run, in this order; ``("joint",)`` continues the joint stage of networks
+        trained before (with fresh optimizers).
     verbose : int, default=0
         Progress bar per stage when positive.
     evaluate : callable, default=None
@@ -64,58 +75,85 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
     -------
     history : dict
         ``{"autoencoder": ..., "supervisor": ..., "joint": ..., "validation": ...}``, each a
-        dict of lists with an ``"iteration"`` key (the supervisor stage is absent without a
-        supervisor or for windows of length 1, validation without ``evaluate``).
+        dict of lists with an ``"iteration"`` key, for the stages run (the supervisor stage is
+        absent without a supervisor or for windows of length 1, validation without
+        ``evaluate``).
     """
-    n, seq_len = X.shape[0], X.shape[1]
-    device = X.device
-    batch = min(int(batch_size), n)
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"stages must be among {STAGES}, got {sorted(unknown)}.")
+    batch = min(int(batch_size), X.shape[0])
+    common = dict(n_iter=n_iter, batch=batch, lr=learning_rate, generator=generator,
+                  verbose=verbose, every=history_every)
     history = {}
+    if "autoencoder" in stages:
+        history["autoencoder"] = _autoencoder_stage(net, X, **common)
+        if calibrate_prior:
+            _calibrate_prior(net, X, generator)
+    if "supervisor" in stages and net.supervisor is not None and X.shape[1] > 1:
+        # Windows of length 1 have no next step to predict.
+        history["supervisor"] = _supervisor_stage(net, X, **common)
+    if "joint" in stages:
+        history.update(_joint_stage(net, X, d_threshold=d_threshold, evaluate=evaluate,
+                                    eval_every=eval_every, patience=patience, **common))
+    return history
 
-    def draw_z():
-        return net.prior.sample(batch, seq_len, generator=generator)
 
-    # Stage 1: autoencoder on reconstruction.
-    idx = batch_indices(n, batch, n_iter, generator, device)
-    opt = make_adam(list(net.encoder.parameters()) + list(net.decoder.parameters()),
-                    learning_rate)
-    hist, bar = LossHistory(history_every), ProgressBar(n_iter, "autoencoder", verbose)
+def _autoencoder_stage(net, X, *, n_iter, batch, lr, generator, verbose, every):
+    """Stage 1: encoder and decoder on reconstruction."""
+    idx = batch_indices(X.shape[0], batch, n_iter, generator, X.device)
+    opt = make_adam(list(net.encoder.parameters()) + list(net.decoder.parameters()), lr)
+    hist, bar = LossHistory(every), ProgressBar(n_iter, "autoencoder", verbose)
     for i in range(n_iter):
         loss = net.reconstruction_loss(X[idx[i]])
         _step(opt, loss)
         hist.record(i, reconstruction=loss)
         bar.update(i, {"reconstruction": loss.detach()})
-    history["autoencoder"] = hist.to_dict()
+    return hist.to_dict()
 
-    # Stage 2: decoder and supervisor on the supervised loss (encoder frozen); windows of
-    # length 1 have no next step to predict.
-    if net.supervisor is not None and seq_len > 1:
-        idx = batch_indices(n, batch, n_iter, generator, device)
-        opt = make_adam(list(net.decoder.parameters()) + list(net.supervisor.parameters()),
-                        learning_rate)
-        hist, bar = LossHistory(history_every), ProgressBar(n_iter, "supervisor", verbose)
-        for i in range(n_iter):
-            loss = net.supervised_stage_loss(X[idx[i]])
-            _step(opt, loss)
-            hist.record(i, supervised=loss)
-            bar.update(i, {"supervised": loss.detach()})
-        history["supervisor"] = hist.to_dict()
 
-    # Stage 3: joint training, two autoencoder steps per discriminator step.
-    idx = batch_indices(n, batch, 3 * n_iter, generator, device).view(n_iter, 3, batch)
-    ae_opt = make_adam(net.autoencoder_parameters(), learning_rate)
-    d_opt = make_adam(net.discriminator.parameters(), learning_rate)
-    hist, bar = LossHistory(history_every), ProgressBar(n_iter, "joint", verbose)
+def _calibrate_prior(net, X, generator):
+    """Give the prior the temporal correlation of the stage-1 codes (eval-mode encoder)."""
+    rows = torch.randperm(X.shape[0], generator=generator, device=generator.device)[:2048]
+    net.eval()
+    with torch.no_grad():
+        net.prior.calibrate(net.encoder(X[rows.to(X.device)]))
+    net.train()
+
+
+def _supervisor_stage(net, X, *, n_iter, batch, lr, generator, verbose, every):
+    """Stage 2: decoder and supervisor on the supervised loss (encoder frozen)."""
+    idx = batch_indices(X.shape[0], batch, n_iter, generator, X.device)
+    opt = make_adam(list(net.decoder.parameters()) + list(net.supervisor.parameters()), lr)
+    hist, bar = LossHistory(every), ProgressBar(n_iter, "supervisor", verbose)
+    for i in range(n_iter):
+        loss = net.supervised_stage_loss(X[idx[i]])
+        _step(opt, loss)
+        hist.record(i, supervised=loss)
+        bar.update(i, {"supervised": loss.detach()})
+    return hist.to_dict()
+
+
+def _joint_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, d_threshold,
+                 evaluate, eval_every, patience):
+    """Stage 3: two autoencoder steps per discriminator step, optional early stopping."""
+    seq_len = X.shape[1]
+    idx = batch_indices(X.shape[0], batch, 3 * n_iter, generator, X.device).view(n_iter, 3, batch)
+    ae_opt = make_adam(net.autoencoder_parameters(), lr)
+    d_opt = make_adam(net.discriminator.parameters(), lr)
+    hist, bar = LossHistory(every), ProgressBar(n_iter, "joint", verbose)
     val = {"iteration": [], "score": []}
     best, best_state, bad = float("inf"), None, 0
     for i in range(n_iter):
         # The discriminator only passes gradients to the encoder here: no parameter grads.
         net.discriminator.requires_grad_(False)
         for k in range(2):
-            total, parts = net.joint_losses(X[idx[i, k]], draw_z())
+            z = net.prior.sample(batch, seq_len, generator=generator)
+            total, parts = net.joint_losses(X[idx[i, k]], z)
             _step(ae_opt, total)
         net.discriminator.requires_grad_(True)
-        d_loss = net.discriminator_loss(X[idx[i, 2]], draw_z())
+        z = net.prior.sample(batch, seq_len, generator=generator)
+        d_loss = net.discriminator_loss(X[idx[i, 2]], z)
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         gated_step(d_opt, d_loss, d_threshold)
@@ -134,10 +172,10 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
                 if bad >= patience:
                     bar.close(losses)
                     break
-    history["joint"] = hist.to_dict()
+    out = {"joint": hist.to_dict()}
     if evaluate is not None:
         val["best_iteration"] = val["iteration"][val["score"].index(best)]
         val["best_score"] = best
-        history["validation"] = val
+        out["validation"] = val
         net.load_state_dict(best_state)
-    return history
+    return out

@@ -358,3 +358,87 @@ def test_pickle_from_a_gpu_fit_loads_on_cpu(fitted):
     assert restored.device_ == torch.device("cpu")
     np.testing.assert_array_equal(restored.sample(4, random_state=0),
                                   fitted.sample(4, random_state=0))
+
+
+# ----------------------------------------------------------------- correlated prior, weights
+def _lag_one(z):
+    z = z - z.mean((0, 1))
+    return float((z[:, 1:] * z[:, :-1]).mean() / z.pow(2).mean())
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "uniform", "mixture"])
+def test_correlated_prior_keeps_marginals(kind):
+    iid = Prior(kind, 3, n_components=2, generator=make_generator(1))
+    corr = Prior(kind, 3, n_components=2, correlation=0.8, generator=make_generator(1))
+    z0 = iid.sample(4000, 12, generator=make_generator(0))
+    z1 = corr.sample(4000, 12, generator=make_generator(0))
+    # Same marginal per step (mean and spread), but smooth along time.
+    torch.testing.assert_close(z1.mean((0, 1)), z0.mean((0, 1)), atol=0.08, rtol=0)
+    torch.testing.assert_close(z1.std((0, 1)), z0.std((0, 1)), atol=0.08, rtol=0)
+    if kind == "uniform":
+        assert 0 < float(z1.min()) and float(z1.max()) < 1
+    if kind != "mixture":  # the mixture's window means add their own correlation
+        assert abs(_lag_one(z0)) < 0.03
+        assert 0.7 < _lag_one(z1) < 0.85
+
+
+def test_prior_calibrate_measures_codes():
+    target = Prior("gaussian", 4, correlation=0.6)
+    codes = target.sample(3000, 20, generator=make_generator(0)) * 3.0 + 1.0
+    prior = Prior("gaussian", 4).calibrate(codes)
+    torch.testing.assert_close(prior.correlation, torch.full((4,), 0.6), atol=0.05, rtol=0)
+    # Anti-correlated codes clip to 0 (i.i.d. prior).
+    alt = torch.ones(10, 6, 4)
+    alt[:, 1::2] = -1
+    assert float(Prior("gaussian", 4).calibrate(alt).correlation.max()) == 0.0
+    with pytest.raises(ValueError, match="correlation"):
+        Prior("gaussian", 4, correlation=1.0)
+
+
+def test_prior_correlation_auto_in_the_estimator(X):
+    gen = tiny(prior_correlation="auto", n_iter=20).fit(X)
+    r = gen.module_.prior.correlation
+    assert r.shape == (4,) and float(r.max()) > 0  # sines give smooth codes
+    assert float(tiny(n_iter=20).fit(X).module_.prior.correlation.abs().max()) == 0.0
+    fixed = tiny(prior_correlation=0.5).fit(X)
+    torch.testing.assert_close(fixed.module_.prior.correlation, torch.full((4,), 0.5))
+    a = tiny(prior_correlation="auto").fit(X).sample(7, random_state=3)
+    b = tiny(prior_correlation="auto").fit(X).sample(7, random_state=3)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_reconstruction_weight_scales_the_joint_loss():
+    torch.manual_seed(0)
+    x, z = torch.rand(8, 5, 2), torch.randn(8, 5, 3)
+    net = _tiny_net()
+    total1, parts = net.joint_losses(x, z)
+    net.reconstruction_weight = 4.0
+    total4, _ = net.joint_losses(x, z)
+    torch.testing.assert_close(total4 - total1, 3.0 * parts["reconstruction"])
+
+
+# ----------------------------------------------------------------------------- warm start
+def test_warm_start_continues_the_joint_stage(X):
+    gen = tiny(n_iter=3, warm_start=True).fit(X)
+    ae_curve = list(gen.history_["autoencoder"]["reconstruction"])
+    first = {k: v.detach().clone() for k, v in gen.module_.state_dict().items()}
+    gen.fit(X)
+    assert gen.n_iter_ == 6
+    assert gen.history_["joint"]["iteration"] == list(range(6))
+    assert len(gen.history_["joint"]["discriminator"]) == 6
+    assert gen.history_["autoencoder"]["reconstruction"] == ae_curve  # stage 1 not rerun
+    changed = [k for k, v in gen.module_.state_dict().items()
+               if v.dtype.is_floating_point and not torch.equal(v, first[k])]
+    assert changed
+    # Reproducible: the same sequence of fits gives the same samples.
+    other = tiny(n_iter=3, warm_start=True).fit(X).fit(X)
+    np.testing.assert_array_equal(gen.sample(5, random_state=0), other.sample(5, random_state=0))
+    # Without warm_start a refit starts over.
+    gen.set_params(warm_start=False).fit(X)
+    assert gen.n_iter_ == 3 and gen.history_["joint"]["iteration"] == [0, 1, 2]
+
+
+def test_warm_start_needs_the_fitted_shape(X):
+    gen = tiny(warm_start=True).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        gen.fit(X[:, :, :2])
