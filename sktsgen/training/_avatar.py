@@ -36,7 +36,7 @@ def _step(optimizer, loss):
 
 
 def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_threshold=0.15,
-                 calibrate_prior=False, stages=STAGES, verbose=0, evaluate=None,
+                 d_learning_rate=None, calibrate_prior=False, stages=STAGES, verbose=0, evaluate=None,
                  eval_every=None, patience=None, history_every=1):
     """Run AVATAR's training stages and return their loss curves.
 
@@ -55,6 +55,8 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
         Private generator on X's device for batches and prior draws.
     d_threshold : float, default=0.15
         The discriminator steps only while its loss is above this value.
+    d_learning_rate : float, default=None
+        The discriminator's learning rate (``learning_rate`` when None).
     calibrate_prior : bool, default=False
         After stage 1, set the prior's per-unit correlation along time to that of the
         encoder's codes of (up to) 2048 training windows (``Prior.calibrate``).
@@ -94,7 +96,8 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
         # Windows of length 1 have no next step to predict.
         history["supervisor"] = _supervisor_stage(net, X, **common)
     if "joint" in stages:
-        history.update(_joint_stage(net, X, d_threshold=d_threshold, evaluate=evaluate,
+        history.update(_joint_stage(net, X, d_threshold=d_threshold,
+                                    d_lr=d_learning_rate or learning_rate, evaluate=evaluate,
                                     eval_every=eval_every, patience=patience, **common))
     return history
 
@@ -134,13 +137,13 @@ def _supervisor_stage(net, X, *, n_iter, batch, lr, generator, verbose, every):
     return hist.to_dict()
 
 
-def _joint_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, d_threshold,
+def _joint_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, d_threshold, d_lr,
                  evaluate, eval_every, patience):
     """Stage 3: two autoencoder steps per discriminator step, optional early stopping."""
     seq_len = X.shape[1]
     idx = batch_indices(X.shape[0], batch, 3 * n_iter, generator, X.device).view(n_iter, 3, batch)
     ae_opt = make_adam(net.autoencoder_parameters(), lr)
-    d_opt = make_adam(net.discriminator.parameters(), lr)
+    d_opt = make_adam(net.discriminator.parameters(), d_lr)
     hist, bar = LossHistory(every), ProgressBar(n_iter, "joint", verbose)
     val = {"iteration": [], "score": []}
     best, best_state, bad = float("inf"), None, 0

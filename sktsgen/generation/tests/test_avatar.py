@@ -442,3 +442,18 @@ def test_warm_start_needs_the_fitted_shape(X):
     gen = tiny(warm_start=True).fit(X)
     with pytest.raises(ValueError, match="features"):
         gen.fit(X[:, :, :2])
+
+
+def test_d_learning_rate_drives_only_the_discriminator():
+    def moved(d_lr):
+        torch.manual_seed(0)
+        net = _tiny_net().train()
+        before = {k: v.detach().clone() for k, v in net.named_parameters()}
+        train_avatar(net, torch.rand(16, 5, 2), n_iter=3, batch_size=8, learning_rate=1e-2,
+                     d_learning_rate=d_lr, generator=make_generator(0))
+        return {k: float((v.detach() - before[k]).abs().max()) for k, v in net.named_parameters()}
+
+    slow, fast = moved(1e-12), moved(None)
+    disc = [k for k in slow if k.startswith("discriminator.")]
+    assert max(slow[k] for k in disc) < 1e-9 < min(fast[k] for k in disc)
+    assert min(slow[k] for k in slow if k.startswith("encoder.")) > 1e-4
