@@ -26,15 +26,26 @@ from sktsgen.generation import AvatarGenerator  # noqa: E402
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # name -> (parameters, description). "paper" is the authors' setting (their code's uniform
-# prior; hidden size = n_features, 4 layers, 8000 iterations per stage).
+# prior; hidden size = n_features, 4 layers, 8000 iterations per stage, i.i.d. prior,
+# unweighted losses).
+FAITHFUL = {"prior_correlation": 0.0, "reconstruction_weight": 1.0}
 CONFIGS = {
     "default": ({}, "AvatarGenerator() defaults"),
+    "iid-prior": (dict(FAITHFUL),
+                  "defaults with the paper's i.i.d. prior and unweighted losses (the default "
+                  "before the correlated prior and the reconstruction weight)"),
+    "iid-prior-rw10": ({"prior_correlation": 0.0},
+                       "defaults with the paper's i.i.d. prior (reconstruction weight 10 kept)"),
+    "rw1": ({"reconstruction_weight": 1.0},
+            "defaults with unweighted losses (correlated prior kept)"),
     "no-supervisor": ({"use_supervisor": False}, "defaults without supervisor (ablation)"),
     "no-distribution": ({"use_distribution_loss": False},
                         "defaults without distribution loss (ablation)"),
-    "paper": ({"hidden_size": "n_features", "num_layers": 4, "n_iter": 8000, "prior": "uniform"},
+    "paper": ({"hidden_size": "n_features", "num_layers": 4, "n_iter": 8000, "prior": "uniform",
+               **FAITHFUL},
               "authors' configuration: hidden = n_features, 4 layers, 8000 it., uniform prior"),
-    "paper-gaussian": ({"hidden_size": "n_features", "num_layers": 4, "n_iter": 8000},
+    "paper-gaussian": ({"hidden_size": "n_features", "num_layers": 4, "n_iter": 8000,
+                        **FAITHFUL},
                        "paper text: as 'paper' with the Gaussian prior"),
 }
 
