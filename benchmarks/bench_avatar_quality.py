@@ -83,8 +83,12 @@ def params_for(config, X, n_iter):
     return params
 
 
+def cache_path(name, config, args):
+    return Path(args.cache) / f"{name}-{config}-{args.n_iter or 'full'}-{args.seed}.npz"
+
+
 def fit_and_sample(name, config, X, args):
-    path = Path(args.cache) / f"{name}-{config}-{args.n_iter or 'full'}-{args.seed}.npz"
+    path = cache_path(name, config, args)
     if path.exists() and not args.refit:
         data = np.load(path, allow_pickle=False)
         return data["samples"], json.loads(str(data["info"]))
@@ -141,6 +145,8 @@ def main():
     ap.add_argument("--cache", default="/tmp/avatar_quality_cache")
     ap.add_argument("--refit", action="store_true")
     ap.add_argument("--fit-only", action="store_true", help="fit and cache samples only")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="tabulate only the (data set, configuration) pairs already cached")
     ap.add_argument("--verbose", type=int, default=0)
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     ap.add_argument("--note", default="", help="free text added under the table")
@@ -151,6 +157,8 @@ def main():
     for name in args.datasets:
         X = load(name)
         for config in args.configs:
+            if args.cached_only and not cache_path(name, config, args).exists():
+                continue
             samples, info = fit_and_sample(name, config, X, args)
             print(f"{name} {config}: fit {info['fit_seconds']:.0f}s, losses "
                   f"{json.dumps(info['final_losses'])}", flush=True)
