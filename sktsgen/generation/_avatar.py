@@ -60,6 +60,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     d_learning_rate : float, default=None
         Adam learning rate of the latent discriminator; None uses ``learning_rate`` (the
         paper). A larger value is the two time-scale update rule.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        Learning rates of the joint stage: constant (the paper) or annealed to a tenth along
+        a half cosine over its ``n_iter`` iterations.
     prior : {"gaussian", "uniform", "mixture"}, default="gaussian"
         Latent prior: N(0, 1) as in the paper, U(0, 1) as in the authors' code (the encoder
         then ends in a sigmoid), or an equal-weight mixture of ``prior_components`` Gaussians
@@ -143,6 +146,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "d_learning_rate": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
         "prior": [StrOptions({"gaussian", "uniform", "mixture"})],
         "prior_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "prior_correlation": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
@@ -168,8 +172,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     _chunk_size = 2048
 
     def __init__(self, *, hidden_size=None, num_layers=3, n_iter=2000, batch_size=128,
-                 learning_rate=1e-3, d_learning_rate=None, prior="gaussian",
-                 prior_components=5, prior_correlation="auto", reconstruction_weight=10.0,
+                 learning_rate=1e-3, d_learning_rate=None, lr_schedule="constant",
+                 prior="gaussian", prior_components=5, prior_correlation="auto",
+                 reconstruction_weight=10.0,
                  use_supervisor=True, use_distribution_loss=True, d_threshold=0.15,
                  early_stopping=False, validation_fraction=0.1, validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
@@ -181,6 +186,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.d_learning_rate = d_learning_rate
+        self.lr_schedule = lr_schedule
         self.prior = prior
         self.prior_components = prior_components
         self.prior_correlation = prior_correlation
@@ -261,6 +267,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             history = train_avatar(
                 self.module_, data, n_iter=self.n_iter, batch_size=self.batch_size,
                 learning_rate=self.learning_rate, d_learning_rate=self.d_learning_rate,
+                lr_schedule=self.lr_schedule,
                 generator=make_generator(seed, self.device_), d_threshold=self.d_threshold,
                 calibrate_prior=auto_corr, stages=("joint",) if warm else STAGES,
                 verbose=self.verbose, evaluate=evaluate, eval_every=self.validation_interval,

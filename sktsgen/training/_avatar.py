@@ -7,6 +7,7 @@ Losses stay on the device; the host reads them only for the progress bar and the
 """
 
 import copy
+import math
 
 import torch
 
@@ -29,6 +30,11 @@ def gated_step(optimizer, loss, threshold):
         optimizer.step()
 
 
+def cosine_factor(i, n_iter, final=0.1):
+    """Learning-rate factor at iteration ``i`` of ``n_iter``: 1 down to ``final`` (half cosine)."""
+    return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * i / max(n_iter - 1, 1)))
+
+
 def _step(optimizer, loss):
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -36,7 +42,7 @@ def _step(optimizer, loss):
 
 
 def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_threshold=0.15,
-                 d_learning_rate=None, calibrate_prior=False, stages=STAGES, verbose=0, evaluate=None,
+                 d_learning_rate=None, lr_schedule="constant", calibrate_prior=False, stages=STAGES, verbose=0, evaluate=None,
                  eval_every=None, patience=None, history_every=1):
     """Run AVATAR's training stages and return their loss curves.
 
@@ -57,6 +63,8 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
         The discriminator steps only while its loss is above this value.
     d_learning_rate : float, default=None
         The discriminator's learning rate (``learning_rate`` when None).
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` anneals both joint-stage learning rates to a tenth along a half cosine.
     calibrate_prior : bool, default=False
         After stage 1, set the prior's per-unit correlation along time to that of the
         encoder's codes of (up to) 2048 training windows (``Prior.calibrate``).
@@ -97,7 +105,8 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
         history["supervisor"] = _supervisor_stage(net, X, **common)
     if "joint" in stages:
         history.update(_joint_stage(net, X, d_threshold=d_threshold,
-                                    d_lr=d_learning_rate or learning_rate, evaluate=evaluate,
+                                    d_lr=d_learning_rate or learning_rate,
+                                    lr_schedule=lr_schedule, evaluate=evaluate,
                                     eval_every=eval_every, patience=patience, **common))
     return history
 
@@ -138,7 +147,7 @@ def _supervisor_stage(net, X, *, n_iter, batch, lr, generator, verbose, every):
 
 
 def _joint_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, d_threshold, d_lr,
-                 evaluate, eval_every, patience):
+                 lr_schedule, evaluate, eval_every, patience):
     """Stage 3: two autoencoder steps per discriminator step, optional early stopping."""
     seq_len = X.shape[1]
     idx = batch_indices(X.shape[0], batch, 3 * n_iter, generator, X.device).view(n_iter, 3, batch)
@@ -147,7 +156,13 @@ def _joint_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, d_thre
     hist, bar = LossHistory(every), ProgressBar(n_iter, "joint", verbose)
     val = {"iteration": [], "score": []}
     best, best_state, bad = float("inf"), None, 0
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}.")
     for i in range(n_iter):
+        if lr_schedule == "cosine":
+            factor = cosine_factor(i, n_iter)
+            ae_opt.param_groups[0]["lr"] = lr * factor
+            d_opt.param_groups[0]["lr"] = d_lr * factor
         # The discriminator only passes gradients to the encoder here: no parameter grads.
         net.discriminator.requires_grad_(False)
         for k in range(2):

@@ -458,3 +458,16 @@ def test_d_learning_rate_drives_only_the_discriminator():
     disc = [k for k in slow if k.startswith("discriminator.")]
     assert max(slow[k] for k in disc) < 1e-9 < min(fast[k] for k in disc)
     assert min(slow[k] for k in slow if k.startswith("encoder.")) > 1e-4
+
+
+def test_cosine_schedule(X):
+    from sktsgen.training._avatar import cosine_factor
+
+    f = [cosine_factor(i, 50) for i in range(50)]
+    assert f[0] == pytest.approx(1.0) and f[-1] == pytest.approx(0.1)
+    assert all(a >= b for a, b in zip(f, f[1:]))
+    const = tiny(n_iter=4).fit(X).sample(5, random_state=0)
+    cos = tiny(n_iter=4, lr_schedule="cosine").fit(X).sample(5, random_state=0)
+    assert not np.array_equal(const, cos)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        tiny(lr_schedule="step").fit(X)
