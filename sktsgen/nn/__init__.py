@@ -1,6 +1,7 @@
 """Pure torch modules (no scikit-learn in here). Windows are channel-last (batch, seq, feat)."""
 
+from ._code_mixture import CodeMixture
 from ._fast_gru import GRULayer
 from ._gru import GRUHead, GRUStepHead
 
-__all__ = ["GRUHead", "GRULayer", "GRUStepHead"]
+__all__ = ["CodeMixture", "GRUHead", "GRULayer", "GRUStepHead"]

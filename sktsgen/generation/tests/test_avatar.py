@@ -200,10 +200,18 @@ def test_any_n_samples_and_chunks(fitted, monkeypatch):
                                rtol=1e-6, atol=1e-6)
 
 
-def test_sample_equals_decoding_prior_draws(fitted):
-    z = fitted.module_.prior.sample(6, 6, generator=make_generator(11))
-    np.testing.assert_allclose(fitted.inverse_transform(z.numpy().astype(np.float64)),
-                               fitted.sample(6, random_state=_seed_of(11)),
+@pytest.mark.parametrize("latent_sampling", ["fitted", "prior"])
+def test_sample_equals_decoding_code_draws(X, latent_sampling):
+    gen = tiny(n_iter=3, latent_sampling=latent_sampling).fit(X)
+    if latent_sampling == "prior":
+        assert gen.code_density_module_ is None
+        source = gen.module_.prior
+    else:
+        source = gen.code_density_module_
+        assert source.n_components == min(gen.code_pca_components, len(X) - 1)
+    z = source.sample(6, 6, generator=make_generator(11))
+    np.testing.assert_allclose(gen.inverse_transform(z.numpy().astype(np.float64)),
+                               gen.sample(6, random_state=_seed_of(11)),
                                rtol=1e-5)
 
 

@@ -1,0 +1,54 @@
+"""Fit the density that a generator samples its codes from after training."""
+
+import warnings
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
+
+from ..nn._code_mixture import CodeMixture
+
+# Ridge added to every covariance (codes have unit scale): keeps thin components invertible.
+REG_COVAR = 1e-4
+
+
+def fit_code_mixture(codes, *, n_components, n_mixture, random_state):
+    """Gaussian mixture on the principal components of flattened code sequences.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples, seq_len, latent_size)
+    n_components : int
+        Principal components kept, at most ``n_samples - 1`` and the flattened size.
+    n_mixture : int
+        Mixture components, at most one per ``n_components + 1`` windows so that every
+        full covariance is estimated from enough codes.
+    random_state : int
+        Seeds the PCA solver and the mixture's initialisation.
+
+    Returns
+    -------
+    mixture : CodeMixture
+        On the CPU, in float32.
+    """
+    n, seq_len, latent = codes.shape
+    flat = np.asarray(codes, dtype=np.float64).reshape(n, -1)
+    k = int(max(1, min(n_components, n - 1, flat.shape[1])))
+    pca = PCA(n_components=k, random_state=random_state).fit(flat)
+    coords = pca.transform(flat)
+    c = int(max(1, min(n_mixture, n // (k + 1))))
+    gmm = GaussianMixture(c, covariance_type="full", reg_covar=REG_COVAR, max_iter=200,
+                          random_state=random_state)
+    with warnings.catch_warnings():
+        # A mixture stopped by max_iter is still a usable density to sample from.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm.fit(coords)
+    tril = np.linalg.cholesky(gmm.covariances_)
+    return CodeMixture(*map(_tensor, (pca.mean_, pca.components_, gmm.weights_, gmm.means_,
+                                      tril)), seq_len=seq_len, latent_size=latent)
+
+
+def _tensor(a):
+    return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+import torch
+
+from sktsgen.generation._code_density import fit_code_mixture
+from sktsgen.nn import CodeMixture
+from sktsgen.utils._torch import make_generator
+
+
+def mixture_codes(n, seq_len=4, latent=3, seed=0):
+    """Codes with two well-separated clusters on a 2-D plane of the flattened space."""
+    rng = np.random.RandomState(seed)
+    d = seq_len * latent
+    basis = np.linalg.qr(rng.randn(d, 2))[0].T  # (2, d), orthonormal rows
+    label = rng.rand(n) < 0.3
+    coords = rng.randn(n, 2) * [0.5, 0.2] + np.where(label[:, None], [4.0, 0.0], [-2.0, 1.0])
+    return (coords @ basis + 0.01 * rng.randn(n, d)).reshape(n, seq_len, latent), label
+
+
+def test_fit_code_mixture_recovers_the_codes_distribution():
+    codes, label = mixture_codes(3000)
+    mix = fit_code_mixture(codes, n_components=2, n_mixture=2, random_state=0)
+    assert isinstance(mix, CodeMixture) and mix.n_components == 2
+    np.testing.assert_allclose(np.sort(mix.weights.numpy()), [0.3, 0.7], atol=0.03)
+    draws = mix.sample(20000, 4, generator=make_generator(0)).numpy()
+    assert draws.shape == (20000, 4, 3)
+    flat, real = draws.reshape(len(draws), -1), codes.reshape(len(codes), -1)
+    np.testing.assert_allclose(flat.mean(0), real.mean(0), atol=0.06)
+    np.testing.assert_allclose(np.cov(flat.T), np.cov(real.T), atol=0.1)
+    # Both clusters come back in their proportions (a single Gaussian would fill the gap).
+    first = flat @ np.linalg.svd(real - real.mean(0), full_matrices=False)[2][0]
+    ref = real @ np.linalg.svd(real - real.mean(0), full_matrices=False)[2][0]
+    split = 0.5 * (ref[label].mean() + ref[~label].mean())
+    side = np.sign(ref[label].mean() - split)
+    assert abs(np.mean(side * (first - split) > 0) - 0.3) < 0.02
+    gap = np.abs(first - split) < 0.5 * np.abs(ref[label].mean() - split)
+    assert gap.mean() < 0.05
+
+
+def test_fit_code_mixture_caps_components_for_few_windows():
+    codes, _ = mixture_codes(12)
+    mix = fit_code_mixture(codes, n_components=32, n_mixture=10, random_state=0)
+    # At most n - 1 principal components, and one mixture component per k + 1 windows.
+    assert mix.n_components == 11 and mix.weights.shape == (1,)
+    mix = fit_code_mixture(codes[:2], n_components=32, n_mixture=10, random_state=0)
+    assert mix.n_components == 1
+    assert torch.isfinite(mix.sample(5, generator=make_generator(0))).all()
+
+
+def test_fit_code_mixture_is_reproducible():
+    codes, _ = mixture_codes(500)
+    a = fit_code_mixture(codes, n_components=4, n_mixture=3, random_state=7)
+    b = fit_code_mixture(codes, n_components=4, n_mixture=3, random_state=7)
+    torch.testing.assert_close(a.sample(50, generator=make_generator(1)),
+                               b.sample(50, generator=make_generator(1)), rtol=0, atol=0)
+
+
+def test_code_mixture_rejects_inconsistent_shapes_and_lengths():
+    with pytest.raises(ValueError, match="seq_len \\* latent_size"):
+        CodeMixture(torch.zeros(5), torch.eye(2, 5), torch.ones(1), torch.zeros(1, 2),
+                    torch.eye(2)[None], seq_len=2, latent_size=3)
+    with pytest.raises(ValueError, match="scale_tril"):
+        CodeMixture(torch.zeros(6), torch.eye(2, 6), torch.ones(1), torch.zeros(1, 3),
+                    torch.eye(2)[None], seq_len=2, latent_size=3)
+    mix = CodeMixture(torch.zeros(6), torch.eye(2, 6), torch.ones(1), torch.zeros(1, 2),
+                      torch.eye(2)[None], seq_len=2, latent_size=3)
+    with pytest.raises(ValueError, match="2 steps, not 5"):
+        mix.sample(3, 5)
