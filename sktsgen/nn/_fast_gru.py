@@ -3,41 +3,75 @@
 On a CPU the cost of tiny GRUs is per-operation overhead; computing the gates' gradients in one
 fused pass cuts the operations autograd records for ``nn.GRU`` (about 1.5x faster forward +
 backward, numerically equal to ``nn.GRU``). Inputs are time-major ``(seq_len, batch, features)``.
+
+The candidate gate is computed as ``tanh(a) = 2 sigmoid(2 a) - 1``: torch's CPU ``tanh`` is
+scalar code (about 2.5 ns per element here against 0.45 ns for the vectorised ``sigmoid``), and
+the factor 2 is folded into the candidate rows of the weights once per call.
 """
 
 import torch
 from torch import nn
 
 
+def _doubled_candidate(w, b, hid):
+    """Copies of a weight matrix and bias with the candidate gate's rows times two."""
+    scale = w.new_ones(3 * hid, 1)
+    scale[2 * hid:] = 2.0
+    return w * scale, b * scale[:, 0]
+
+
+def _forward_steps(x, w_ih, w_hh, b_ih, b_hh, keep):
+    """The recurrence over a time-major sequence, gate order (r, z, n) as ``torch.nn.GRU``.
+
+    Returns ``hs`` (seq_len + 1, batch, hid), whose first row is the zero initial state, and,
+    when ``keep``, the per-step pre-activations ``gh`` (the candidate part doubled), gates
+    ``rz`` and candidates ``n`` that the backward needs; otherwise per-step scratch buffers
+    are reused, which keeps a long forward-only pass in cache.
+    """
+    t_len, batch, _ = x.shape
+    hid = w_hh.shape[1]
+    w_ih2, b_ih2 = _doubled_candidate(w_ih, b_ih, hid)
+    w_hh2, b_hh2 = _doubled_candidate(w_hh, b_hh, hid)
+    gi = torch.addmm(b_ih2, x.reshape(-1, x.shape[2]), w_ih2.t()).view(t_len, batch, 3 * hid)
+    hs = x.new_zeros(t_len + 1, batch, hid)
+    if keep:
+        gh = x.new_empty(t_len, batch, 3 * hid)
+        rz = x.new_empty(t_len, batch, 2 * hid)
+        n = x.new_empty(t_len, batch, hid)
+        per_step = zip(gh.unbind(0), rz.unbind(0), n.unbind(0))
+    else:
+        gh = rz = n = None
+        scratch = (x.new_empty(batch, 3 * hid), x.new_empty(batch, 2 * hid),
+                   x.new_empty(batch, hid))
+        per_step = (scratch for _ in range(t_len))
+    minus_one = x.new_full((), -1.0)
+    h = hs[0]
+    w_hh2_t = w_hh2.t()
+    steps = zip(gi[..., : 2 * hid].unbind(0), gi[..., 2 * hid:].unbind(0), per_step,
+                hs[1:].unbind(0))
+    for gi_rz, gi_n, (gh_t, rz_t, n_t), y_t in steps:
+        torch.addmm(b_hh2, h, w_hh2_t, out=gh_t)
+        torch.add(gi_rz, gh_t[:, : 2 * hid], out=rz_t).sigmoid_()
+        # sigmoid(2 a) with 2 a = 2 gi_n + r * 2 gh_n, then tanh(a) = 2 sigmoid(2 a) - 1.
+        torch.addcmul(gi_n, rz_t[:, :hid], gh_t[:, 2 * hid:], out=n_t).sigmoid_()
+        torch.add(minus_one, n_t, alpha=2.0, out=n_t)
+        h = torch.lerp(n_t, h, rz_t[:, hid:], out=y_t)
+    return hs, gh, rz, n
+
+
 class _GRULayerFn(torch.autograd.Function):
     """One GRU layer over a time-major sequence with a hand-written backward.
 
     On a CPU a small GRU's cost is the number of tensor operations, not arithmetic. The
-    forward takes 6 operations per step and saves the gates; the backward precomputes every
-    factor that does not depend on the incoming gradient over all steps at once, so the
+    forward takes 7 cheap operations per step and saves the gates; the backward precomputes
+    every factor that does not depend on the incoming gradient over all steps at once, so the
     recurrence costs 3 operations per step, and the weight gradients are one matmul each.
     Same gate order and equations as ``torch.nn.GRU`` (r, z, n).
     """
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
-        t_len, batch, _ = x.shape
-        hid = w_hh.shape[1]
-        gi = torch.addmm(b_ih, x.reshape(-1, x.shape[2]), w_ih.t()).view(t_len, batch, 3 * hid)
-        gh = x.new_empty(t_len, batch, 3 * hid)
-        rz = x.new_empty(t_len, batch, 2 * hid)
-        n = x.new_empty(t_len, batch, hid)
-        # hs[0] is the zero initial state; outputs are hs[1:], previous states hs[:-1].
-        hs = x.new_zeros(t_len + 1, batch, hid)
-        h = hs[0]
-        w_hh_t = w_hh.t()
-        steps = zip(gi[..., : 2 * hid].unbind(0), gi[..., 2 * hid:].unbind(0), gh.unbind(0),
-                    rz.unbind(0), n.unbind(0), hs[1:].unbind(0))
-        for gi_rz, gi_n, gh_t, rz_t, n_t, y_t in steps:
-            torch.addmm(b_hh, h, w_hh_t, out=gh_t)
-            torch.add(gi_rz, gh_t[:, : 2 * hid], out=rz_t).sigmoid_()
-            torch.addcmul(gi_n, rz_t[:, :hid], gh_t[:, 2 * hid:], out=n_t).tanh_()
-            h = torch.lerp(n_t, h, rz_t[:, hid:], out=y_t)
+        hs, gh, rz, n = _forward_steps(x, w_ih, w_hh, b_ih, b_hh, keep=True)
         ctx.save_for_backward(x, w_ih, w_hh, gh, rz, n, hs)
         return hs[1:]
 
@@ -50,8 +84,10 @@ class _GRULayerFn(torch.autograd.Function):
         r, z = rz[..., :hid], rz[..., hid:]
         a = (1 - z) * (1 - n * n)
         # d(gh)/d(h_t) per gate (r, z, n): dgh = g * c_gh, linear in the incoming gradient g.
+        # gh's candidate part was computed doubled, hence the 0.5.
         c_gh = x.new_empty(t_len, batch, 3, hid)
-        torch.mul(a * gh[..., 2 * hid:], torch.addcmul(r, r, r, value=-1), out=c_gh[:, :, 0])
+        torch.mul(a * gh[..., 2 * hid:], torch.addcmul(r, r, r, value=-1).mul_(0.5),
+                  out=c_gh[:, :, 0])
         torch.mul(h_prev - n, torch.addcmul(z, z, z, value=-1), out=c_gh[:, :, 1])
         torch.mul(a, r, out=c_gh[:, :, 2])
         g_all = torch.empty_like(n)
@@ -83,8 +119,9 @@ class GRULayer(nn.GRU):
 
     def forward(self, x):
         """``x``: (seq_len, batch, input_size) -> outputs (seq_len, batch, hidden_size)."""
+        weights = (self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0)
         if not torch.is_grad_enabled() or not (x.requires_grad or self.weight_hh_l0.requires_grad):
-            # Forward only: torch's native kernel is the faster one here.
-            return super().forward(x)[0]
-        return _GRULayerFn.apply(x.contiguous(), self.weight_ih_l0, self.weight_hh_l0,
-                                 self.bias_ih_l0, self.bias_hh_l0)
+            # Forward only: nothing to save, per-step buffers reused.
+            with torch.no_grad():
+                return _forward_steps(x.contiguous(), *weights, keep=False)[0][1:]
+        return _GRULayerFn.apply(x.contiguous(), *weights)
