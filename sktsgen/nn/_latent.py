@@ -170,7 +170,12 @@ class LatentPerturbation(nn.Module):
     rank : int, default=100
         Width between the two affine maps.
     momentum : float, default=0.1
-        Weight of a new batch in the running variance.
+        Weight of a new batch in the running variance (and running mean, with ``center``).
+    center : bool, default=False
+        Subtract the mean of the standardised direction over the batch (in evaluation mode a
+        running mean of it, as batch norm does), so that the perturbations of a batch share
+        no common direction. Without it an adversarial module can shift
+        every window the same way; see ``LatentAdversarialSampler``'s ``center`` parameter.
 
     Examples
     --------
@@ -184,18 +189,21 @@ class LatentPerturbation(nn.Module):
     """
 
     def __init__(self, latent_dim, mode="adversarial", scale=0.1, noise_dim=100, rank=100,
-                 momentum=0.1):
+                 momentum=0.1, center=False):
         super().__init__()
         if mode not in PERTURBATIONS:
             raise ValueError(f"mode must be one of {PERTURBATIONS}, got {mode!r}.")
         self.latent_dim, self.mode, self.scale = latent_dim, mode, float(scale)
         self.noise_dim = latent_dim if mode == "random" else noise_dim
         self.momentum = momentum
+        self.center = bool(center) and mode != "random"
         if mode != "random":
             self.down = WeightNormLinear(latent_dim + noise_dim, rank)
             self.up = WeightNormLinear(rank, latent_dim)
         self.register_buffer("running_var", torch.ones(latent_dim))
         self.register_buffer("n_updates", torch.zeros((), dtype=torch.long))
+        self.register_buffer("running_mean", torch.zeros(latent_dim if self.center else 0))
+        self.register_buffer("n_mean_updates", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
     def update_statistics(self, z):
@@ -216,7 +224,25 @@ class LatentPerturbation(nn.Module):
         else:
             h = self.up(self.down(torch.cat([z, noise], dim=1)))
             direction = F.layer_norm(h, h.shape[1:])
+            if self.center:
+                # After the norm: centring before it still leaves a common shift when the
+                # rows share one direction with coefficients of skewed sign.
+                direction = direction - self._center_of(direction)
         return self.scale * self.running_var.sqrt() * direction
+
+    def _center_of(self, h):
+        """Batch mean of ``h`` in training (folded into the running mean), else the running
+        mean."""
+        if not self.training:
+            return self.running_mean
+        mean = h.mean(0)
+        with torch.no_grad():
+            if int(self.n_mean_updates) == 0:
+                self.running_mean.copy_(mean)
+            else:
+                self.running_mean.lerp_(mean, self.momentum)
+            self.n_mean_updates += 1
+        return mean
 
     def forward(self, z, generator=None):
         if self.training:

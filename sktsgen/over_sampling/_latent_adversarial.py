@@ -67,6 +67,10 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         ``decoder(z + delta)``. The autoencoder smooths sharp peaks (which are often what
         makes a window rare); the residual form keeps them. See ``docs/over_sampling.md``
         for the measured effect.
+    center : bool, default=False
+        Centre the perturbation module's layer-normed direction over each batch (a running
+        mean when generating), so that the perturbations share no common direction. The paper's module (``center=False``) learns to shift every rare window
+        the same way; see ``docs/over_sampling.md``.
     latent_dim : int, default=512
         Elements of the latent vector (512 is the paper's size for 32-step windows).
     n_iter : int, default=600
@@ -152,6 +156,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "perturbation": [StrOptions(set(PERTURBATIONS))],
         "scale": _positive_real(),
         "residual": ["boolean"],
+        "center": ["boolean"],
         "latent_dim": _positive_int(),
         "n_iter": _positive_int(),
         "predictor_n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -169,7 +174,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     }
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
-                 minority_threshold=None, residual=True, latent_dim=512, n_iter=600,
+                 minority_threshold=None, residual=True, center=False, latent_dim=512, n_iter=600,
                  predictor_n_iter=600, batch_size=128, learning_rate=5e-4,
                  discriminator_learning_rate=2e-3,
                  adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
@@ -180,6 +185,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.perturbation = perturbation
         self.scale = scale
         self.residual = residual
+        self.center = center
         self.latent_dim = latent_dim
         self.n_iter = n_iter
         self.predictor_n_iter = predictor_n_iter
@@ -255,7 +261,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
             )
             self.perturbation_module_ = LatentPerturbation(
                 self.latent_dim, mode=self.perturbation, scale=self.scale,
-                noise_dim=self.noise_dim, rank=self.rank).to(self.device_)
+                noise_dim=self.noise_dim, rank=self.rank, center=self.center).to(self.device_)
             trained = self.perturbation != "random"
             self.predictor_module_ = (
                 GRUHead(n_features, PREDICTOR_HIDDEN, PREDICTOR_LAYERS, n_outputs).to(self.device_)

@@ -280,3 +280,44 @@ def test_objective_sign_against_a_frozen_predictor(mode, sign, seed):
     for k, v in ae.state_dict().items():
         torch.testing.assert_close(v, ae_state[k])
     assert all(p.requires_grad for p in ae.parameters())
+
+
+def _biased_perturbation(center):
+    """A learned module whose affine map has a large bias: every window gets the same push."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        pert = LatentPerturbation(6, scale=0.1, noise_dim=4, rank=3, center=center)
+    with torch.no_grad():
+        pert.up.bias.copy_(torch.tensor([5.0, -5.0, 0.0, 0.0, 0.0, 0.0]))
+    return pert
+
+
+def test_centred_perturbation_shares_no_common_direction():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(256, 6, generator=g)
+    plain, centred = _biased_perturbation(False), _biased_perturbation(True)
+    for pert in (plain, centred):
+        pert.update_statistics(z)
+    unit = 1 / (0.1 * z.std(dim=0, unbiased=False))
+    # The bias shifts every window's perturbation the same way without centring...
+    assert (plain.train().delta(z, generator=g) * unit).mean(0).abs().max() > 0.5
+    # ...centring removes that shift in training (batch mean) and at generation (running mean).
+    shift = (centred.train().delta(z, generator=g) * unit).mean(0)
+    torch.testing.assert_close(shift, torch.zeros(6), atol=1e-5, rtol=0)
+    for _ in range(30):
+        centred.delta(z, generator=g)
+    assert int(centred.n_mean_updates) == 31
+    assert (centred.eval().delta(z, generator=g) * unit).mean(0).abs().max() < 0.1
+    # The random perturbation has nothing to centre.
+    assert LatentPerturbation(6, mode="random", center=True).running_mean.numel() == 0
+
+
+def test_sampler_center_reaches_the_module():
+    X, y = _windows(), _regression_target()
+    kw = dict(minority_threshold=5.0, predictor_n_iter=3)
+    centred = _sampler(center=True, **kw)
+    X_c, _ = centred.fit_resample(X, y)
+    assert centred.perturbation_module_.center
+    assert int(centred.perturbation_module_.n_mean_updates) == 3
+    X_p, _ = _sampler(**kw).fit_resample(X, y)
+    assert not np.allclose(X_c[len(X):], X_p[len(X):])
