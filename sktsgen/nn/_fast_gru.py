@@ -59,6 +59,42 @@ def _forward_steps(x, w_ih, w_hh, b_ih, b_hh, keep):
     return hs, gh, rz, n
 
 
+def _backward_steps(dy, x, w_ih, w_hh, gh, rz, n, hs, need_x=True, need_w=True):
+    """Gradients of one layer given the output gradient ``dy`` and the saved forward state:
+    ``(dx, dw_ih, dw_hh, db_ih, db_hh)``, None for those not needed (a frozen network, such as
+    the discriminator when it only passes gradients on, or an input without gradient)."""
+    t_len, batch, hid = n.shape
+    h_prev = hs[:-1]
+    r, z = rz[..., :hid], rz[..., hid:]
+    a = (1 - z) * (1 - n * n)
+    # d(gh)/d(h_t) per gate (r, z, n): dgh = g * c_gh, linear in the incoming gradient g.
+    # gh's candidate part was computed doubled, hence the 0.5.
+    c_gh = x.new_empty(t_len, batch, 3, hid)
+    torch.mul(a * gh[..., 2 * hid:], torch.addcmul(r, r, r, value=-1).mul_(0.5),
+              out=c_gh[:, :, 0])
+    torch.mul(h_prev - n, torch.addcmul(z, z, z, value=-1), out=c_gh[:, :, 1])
+    torch.mul(a, r, out=c_gh[:, :, 2])
+    g_all = torch.empty_like(n)
+    dgh = torch.empty_like(c_gh)
+    dy = dy.contiguous()
+    g = g_all[-1].copy_(dy[-1])
+    for t in range(t_len - 1, -1, -1):
+        torch.mul(c_gh[t], g[:, None, :], out=dgh[t])
+        if t:
+            g = torch.addcmul(dy[t - 1], g, z[t])
+            g = torch.addmm(g, dgh[t].view(batch, 3 * hid), w_hh, out=g_all[t - 1])
+    # dgi equals dgh for r and z; for n it is g * a (dgh_n has the extra factor r).
+    dgi = dgh.clone()
+    torch.mul(g_all, a, out=dgi[:, :, 2])
+    dgh = dgh.view(t_len * batch, 3 * hid)
+    dgi = dgi.view(t_len * batch, 3 * hid)
+    dx = (dgi @ w_ih).view_as(x) if need_x else None
+    if not need_w:
+        return dx, None, None, None, None
+    return (dx, dgi.t() @ x.reshape(t_len * batch, -1), dgh.t() @ h_prev.reshape(-1, hid),
+            dgi.sum(0), dgh.sum(0))
+
+
 class _GRULayerFn(torch.autograd.Function):
     """One GRU layer over a time-major sequence with a hand-written backward.
 
@@ -78,35 +114,8 @@ class _GRULayerFn(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, dy):
-        x, w_ih, w_hh, gh, rz, n, hs = ctx.saved_tensors
-        t_len, batch, hid = n.shape
-        h_prev = hs[:-1]
-        r, z = rz[..., :hid], rz[..., hid:]
-        a = (1 - z) * (1 - n * n)
-        # d(gh)/d(h_t) per gate (r, z, n): dgh = g * c_gh, linear in the incoming gradient g.
-        # gh's candidate part was computed doubled, hence the 0.5.
-        c_gh = x.new_empty(t_len, batch, 3, hid)
-        torch.mul(a * gh[..., 2 * hid:], torch.addcmul(r, r, r, value=-1).mul_(0.5),
-                  out=c_gh[:, :, 0])
-        torch.mul(h_prev - n, torch.addcmul(z, z, z, value=-1), out=c_gh[:, :, 1])
-        torch.mul(a, r, out=c_gh[:, :, 2])
-        g_all = torch.empty_like(n)
-        dgh = torch.empty_like(c_gh)
-        dy = dy.contiguous()
-        g = g_all[-1].copy_(dy[-1])
-        for t in range(t_len - 1, -1, -1):
-            torch.mul(c_gh[t], g[:, None, :], out=dgh[t])
-            if t:
-                g = torch.addcmul(dy[t - 1], g, z[t])
-                g = torch.addmm(g, dgh[t].view(batch, 3 * hid), w_hh, out=g_all[t - 1])
-        # dgi equals dgh for r and z; for n it is g * a (dgh_n has the extra factor r).
-        dgi = dgh.clone()
-        torch.mul(g_all, a, out=dgi[:, :, 2])
-        dgh = dgh.view(t_len * batch, 3 * hid)
-        dgi = dgi.view(t_len * batch, 3 * hid)
-        dx = (dgi @ w_ih).view_as(x)
-        return (dx, dgi.t() @ x.reshape(t_len * batch, -1),
-                dgh.t() @ h_prev.reshape(-1, hid), dgi.sum(0), dgh.sum(0))
+        need = ctx.needs_input_grad
+        return _backward_steps(dy, *ctx.saved_tensors, need_x=need[0], need_w=any(need[1:]))
 
 
 class GRULayer(nn.GRU):

@@ -65,6 +65,24 @@ def test_gru_layer_matches_torch_gru(in_size, hid):
         torch.testing.assert_close(layer(x), y_ref)
 
 
+def test_gru_layer_skips_only_the_gradients_nobody_needs():
+    torch.manual_seed(0)
+    layer = GRULayer(3, 5).double()
+    x = torch.randn(4, 6, 3, dtype=torch.float64, requires_grad=True)
+    layer(x).sum().backward()
+    full = [x.grad.clone()] + [p.grad.clone() for p in layer.parameters()]
+    # Frozen weights (the discriminator passing gradients on): the input's gradient is unchanged.
+    x.grad = None
+    layer.requires_grad_(False)
+    layer(x).sum().backward()
+    torch.testing.assert_close(x.grad, full[0], rtol=0, atol=0)
+    # An input without gradient: the weights' gradients are unchanged.
+    layer.requires_grad_(True).zero_grad(set_to_none=True)
+    layer(x.detach()).sum().backward()
+    for p, want in zip(layer.parameters(), full[1:]):
+        torch.testing.assert_close(p.grad, want, rtol=0, atol=0)
+
+
 def test_stack_batch_norm_modes():
     torch.manual_seed(0)
     net = BNGRUStack(2, 3, num_layers=2, output_size=2)
