@@ -40,15 +40,15 @@ CONFIGS = {
     "previous-default": ({"latent_sampling": "prior", "reconstruction_weight": 10.0},
                          "the default before fitted sampling: prior draws, weight 10"),
     "faithful": (dict(FAITHFUL),
-                 "the paper's method at our network size: prior draws, i.i.d. prior, "
-                 "unweighted losses"),
+                 ("the paper's method at our network size: prior draws, i.i.d. prior, "
+                  "unweighted losses")),
     "no-supervisor": ({"use_supervisor": False}, "defaults without supervisor (ablation)"),
     "no-distribution": ({"use_distribution_loss": False},
                         "defaults without distribution loss (ablation)"),
     "paper": ({"hidden_size": "n_features", "num_layers": 4, "n_iter": 8000, "prior": "uniform",
                **FAITHFUL},
-              "authors' configuration: hidden = n_features, 4 layers, 8000 it., uniform prior, "
-              "prior draws, unweighted losses"),
+              ("authors' configuration: hidden = n_features, 4 layers, 8000 it., uniform "
+               "prior, prior draws, unweighted losses")),
     "paper-gaussian": ({"hidden_size": "n_features", "num_layers": 4, "n_iter": 8000,
                         **FAITHFUL},
                        "paper text: as 'paper' with the Gaussian prior"),
