@@ -1,6 +1,8 @@
 """AVATAR as a scikit-learn estimator: fit on windows, sample new ones in the original scale."""
 
 import numbers
+import sys
+import time
 
 import numpy as np
 import torch
@@ -334,11 +336,17 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         to the eval-mode codes of (up to ``_density_max_windows``) scaled training windows."""
         if self.latent_sampling != "fitted":
             return None
+        start = time.perf_counter()
         rows = np.random.RandomState(seed).permutation(len(Xs))[:self._density_max_windows]
         codes = self._run(self.module_.encoder, Xs[np.sort(rows)], np.float64)
-        return fit_code_mixture(codes, n_components=self.code_pca_components,
-                                n_mixture=self.code_mixture_components,
-                                random_state=seed).to(self.device_)
+        mixture = fit_code_mixture(codes, n_components=self.code_pca_components,
+                                   n_mixture=self.code_mixture_components, random_state=seed)
+        if self.verbose:
+            print(f"code density   {mixture.n_components} principal components "
+                  f"({100 * mixture.explained_variance:.1f}% of the codes' variance), "
+                  f"{mixture.weights.numel()} Gaussians, {time.perf_counter() - start:.1f} s",
+                  file=sys.stderr)
+        return mixture.to(self.device_)
 
     def _make_evaluate(self, Xs, X_val, seed):
         """Early-stopping score: discriminative score of samples against held-out windows.

@@ -31,7 +31,8 @@ def fit_code_mixture(codes, *, n_components, n_mixture, random_state):
     Returns
     -------
     mixture : CodeMixture
-        On the CPU, in float32.
+        On the CPU, in float32. Its ``explained_variance`` attribute is the fraction of the
+        codes' variance the kept components hold.
     """
     n, seq_len, latent = codes.shape
     flat = np.asarray(codes, dtype=np.float64).reshape(n, -1)
@@ -46,8 +47,10 @@ def fit_code_mixture(codes, *, n_components, n_mixture, random_state):
         warnings.simplefilter("ignore", ConvergenceWarning)
         gmm.fit(coords)
     tril = np.linalg.cholesky(gmm.covariances_)
-    return CodeMixture(*map(_tensor, (pca.mean_, pca.components_, gmm.weights_, gmm.means_,
-                                      tril)), seq_len=seq_len, latent_size=latent)
+    mixture = CodeMixture(*map(_tensor, (pca.mean_, pca.components_, gmm.weights_, gmm.means_,
+                                         tril)), seq_len=seq_len, latent_size=latent)
+    mixture.explained_variance = float(pca.explained_variance_ratio_.sum())
+    return mixture
 
 
 def _tensor(a):
