@@ -306,7 +306,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 patience=self.n_iter_no_change,
             )
             self.module_.eval()
-            self.code_density_module_ = self._fit_code_density(Xs, seed)
+            self.code_density_module_ = self._fit_code_density(Xs, seed, report=self.verbose)
         if warm:
             self._extend_history(history)
         else:
@@ -331,7 +331,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             val["best_iteration"] += offset
             self.history_["validation"] = val
 
-    def _fit_code_density(self, Xs, seed):
+    def _fit_code_density(self, Xs, seed, report=False):
         """The code density of ``latent_sampling="fitted"`` (None for ``"prior"``), fitted
         to the eval-mode codes of (up to ``_density_max_windows``) scaled training windows."""
         if self.latent_sampling != "fitted":
@@ -341,7 +341,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         codes = self._run(self.module_.encoder, Xs[np.sort(rows)], np.float64)
         mixture = fit_code_mixture(codes, n_components=self.code_pca_components,
                                    n_mixture=self.code_mixture_components, random_state=seed)
-        if self.verbose:
+        if report:
             print(f"code density   {mixture.n_components} principal components "
                   f"({100 * mixture.explained_variance:.1f}% of the codes' variance), "
                   f"{mixture.weights.numel()} Gaussians, {time.perf_counter() - start:.1f} s",
