@@ -146,6 +146,9 @@ def table(rows, methods):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds first-seed .. seeds-1 (split a run over processes, "
+                             "each with its own --results file)")
     parser.add_argument("--epochs", type=int, default=10, help="GRURegressor max_iter")
     parser.add_argument("--batch-size", type=int, default=128, help="GRURegressor batch")
     parser.add_argument("--methods", nargs="*", default=None,
@@ -173,7 +176,7 @@ def main(argv=None):
     if args.results and Path(args.results).exists():
         done = [json.loads(line) for line in Path(args.results).read_text().splitlines()]
     rows = [r for r in done if r["method"] in methods and r["seed"] < args.seeds]
-    for seed in range(0 if args.no_run else args.seeds):
+    for seed in range(args.first_seed, args.first_seed if args.no_run else args.seeds):
         for name in methods:
             if any(r["method"] == name and r["seed"] == seed for r in rows):
                 continue
