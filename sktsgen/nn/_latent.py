@@ -174,7 +174,11 @@ class LatentPerturbation(nn.Module):
     center : bool, default=False
         Subtract the mean of the standardised direction over the batch (in evaluation mode a
         running mean of it, as batch norm does), so that the perturbations of a batch share
-        no common direction. Without it an adversarial module can shift
+        no common direction.
+    random_fraction : float in [0, 1], default=0.0
+        Share of the direction's variance that is fresh Gaussian noise:
+        ``sqrt(1 - f) * learned + sqrt(f) * noise``. 0 is the paper's module; 1 perturbs as
+        ``mode="random"`` does (the learned part then has no effect). Without it an adversarial module can shift
         every window the same way; see ``LatentAdversarialSampler``'s ``center`` parameter.
 
     Examples
@@ -189,7 +193,7 @@ class LatentPerturbation(nn.Module):
     """
 
     def __init__(self, latent_dim, mode="adversarial", scale=0.1, noise_dim=100, rank=100,
-                 momentum=0.1, center=False):
+                 momentum=0.1, center=False, random_fraction=0.0):
         super().__init__()
         if mode not in PERTURBATIONS:
             raise ValueError(f"mode must be one of {PERTURBATIONS}, got {mode!r}.")
@@ -197,6 +201,9 @@ class LatentPerturbation(nn.Module):
         self.noise_dim = latent_dim if mode == "random" else noise_dim
         self.momentum = momentum
         self.center = bool(center) and mode != "random"
+        if not 0.0 <= float(random_fraction) <= 1.0:
+            raise ValueError(f"random_fraction must be in [0, 1], got {random_fraction!r}.")
+        self.random_fraction = 0.0 if mode == "random" else float(random_fraction)
         if mode != "random":
             self.down = WeightNormLinear(latent_dim + noise_dim, rank)
             self.up = WeightNormLinear(rank, latent_dim)
@@ -228,6 +235,11 @@ class LatentPerturbation(nn.Module):
                 # After the norm: centring before it still leaves a common shift when the
                 # rows share one direction with coefficients of skewed sign.
                 direction = direction - self._center_of(direction)
+            if self.random_fraction > 0:
+                fresh = torch.randn(z.shape[0], self.latent_dim, generator=generator,
+                                    device=z.device, dtype=z.dtype)
+                direction = (math.sqrt(1 - self.random_fraction) * direction
+                             + math.sqrt(self.random_fraction) * fresh)
         return self.scale * self.running_var.sqrt() * direction
 
     def _center_of(self, h):

@@ -71,6 +71,12 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         Centre the perturbation module's layer-normed direction over each batch (a running
         mean when generating), so that the perturbations share no common direction. The paper's module (``center=False``) learns to shift every rare window
         the same way; see ``docs/over_sampling.md``.
+    random_fraction : float in [0, 1], default=0.0
+        Share of the perturbation direction's variance drawn as fresh Gaussian noise, the
+        rest coming from the trained module: ``sqrt(1 - f) * learned + sqrt(f) * noise``.
+        The paper's module (0) learns to ignore its noise input, so the new windows of one
+        source are nearly identical; 1 is ``perturbation="random"``. See
+        ``docs/over_sampling.md``.
     latent_dim : int, default=512
         Elements of the latent vector (512 is the paper's size for 32-step windows).
     n_iter : int, default=600
@@ -157,6 +163,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "scale": _positive_real(),
         "residual": ["boolean"],
         "center": ["boolean"],
+        "random_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "latent_dim": _positive_int(),
         "n_iter": _positive_int(),
         "predictor_n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -174,7 +181,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     }
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
-                 minority_threshold=None, residual=True, center=False, latent_dim=512, n_iter=600,
+                 minority_threshold=None, residual=True, center=False, random_fraction=0.0,
+                 latent_dim=512, n_iter=600,
                  predictor_n_iter=600, batch_size=128, learning_rate=5e-4,
                  discriminator_learning_rate=2e-3,
                  adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
@@ -186,6 +194,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.scale = scale
         self.residual = residual
         self.center = center
+        self.random_fraction = random_fraction
         self.latent_dim = latent_dim
         self.n_iter = n_iter
         self.predictor_n_iter = predictor_n_iter
@@ -261,7 +270,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
             )
             self.perturbation_module_ = LatentPerturbation(
                 self.latent_dim, mode=self.perturbation, scale=self.scale,
-                noise_dim=self.noise_dim, rank=self.rank, center=self.center).to(self.device_)
+                noise_dim=self.noise_dim, rank=self.rank, center=self.center,
+                random_fraction=self.random_fraction).to(self.device_)
             trained = self.perturbation != "random"
             self.predictor_module_ = (
                 GRUHead(n_features, PREDICTOR_HIDDEN, PREDICTOR_LAYERS, n_outputs).to(self.device_)

@@ -321,3 +321,33 @@ def test_sampler_center_reaches_the_module():
     assert int(centred.perturbation_module_.n_mean_updates) == 3
     X_p, _ = _sampler(**kw).fit_resample(X, y)
     assert not np.allclose(X_c[len(X):], X_p[len(X):])
+
+
+def test_random_fraction_mixes_fresh_noise_into_the_direction():
+    z = torch.randn(500, 6, generator=torch.Generator().manual_seed(0))
+
+    def module(fraction, seed):
+        pert = _biased_perturbation(False)  # a learned part that ignores its noise input
+        with torch.no_grad():
+            pert.down.direction[:, 6:] = 0.0
+            pert.up.direction.mul_(1.0 + seed)
+        pert.random_fraction = fraction
+        pert.update_statistics(z)
+        return pert.eval()
+
+    def draw(pert, seed):
+        return pert.delta(z, generator=make_generator(seed))
+
+    # f = 0: two draws for the same windows coincide (the paper's module here).
+    torch.testing.assert_close(draw(module(0.0, 0), 1), draw(module(0.0, 0), 2))
+    # f = 1: only noise, whatever the learned weights are.
+    torch.testing.assert_close(draw(module(1.0, 0), 1), draw(module(1.0, 1), 1))
+    # f = 0.5: half the variance is fresh per draw, so two draws differ by about its size.
+    half = module(0.5, 0)
+    a, b = draw(half, 1), draw(half, 2)
+    ratio = ((a - b).norm(dim=1) / a.norm(dim=1)).median()
+    assert 0.8 < float(ratio) < 1.2
+    with pytest.raises(ValueError, match="random_fraction"):
+        LatentPerturbation(6, random_fraction=1.5)
+    with pytest.raises(ValueError, match="random_fraction"):
+        _sampler(random_fraction=-0.1).fit_resample(_windows(), _regression_target())
