@@ -93,7 +93,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         (ex-post density estimation, Ghosh et al., 2020). A deterministic encoder of data
         with a few degrees of freedom cannot fill a prior over every step and unit, so
         decoded prior draws miss the data where decoded fitted draws do not.
-    code_pca_components : int, default=16
+    code_pca_components : int, default=64
         Principal components of the flattened codes kept by ``latent_sampling="fitted"``
         (at most ``n_samples - 1``).
     code_mixture_components : int, default=10
@@ -195,7 +195,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     # 2048 measured fastest on a 2-core CPU (17k windows/s vs 7.7k at 16384: cache-sized
     # activations for the element-wise GRU gate ops).
     _chunk_size = 2048
-    # Codes the fitted density is estimated from: enough for its 10 x 16-dimensional Gaussians,
+    # Codes the fitted density is estimated from: enough for its 10 x 64-dimensional Gaussians,
     # and a bound on the PCA's and the mixture's cost for very many windows.
     _density_max_windows = 20000
 
@@ -203,7 +203,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  learning_rate=1e-3, d_learning_rate=None, lr_schedule="constant",
                  prior="gaussian", prior_components=5, prior_correlation="auto",
                  reconstruction_weight=100.0, latent_sampling="fitted",
-                 code_pca_components=16, code_mixture_components=10,
+                 code_pca_components=64, code_mixture_components=10,
                  use_supervisor=True, use_distribution_loss=True, d_threshold=0.15,
                  early_stopping=False, validation_fraction=0.1, validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
