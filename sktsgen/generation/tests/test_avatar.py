@@ -226,7 +226,9 @@ def test_sample_equals_decoding_code_draws(X, latent_sampling):
         source = gen.module_.prior
     else:
         source = gen.code_density_module_
-        assert source.n_components == min(gen.code_pca_components, len(X) - 1)
+        # At most n_samples - 1 components, and no more than the flattened code size.
+        assert source.n_components == min(gen.code_pca_components, len(X) - 1,
+                                          X.shape[1] * gen.hidden_size_)
     z = source.sample(6, 6, generator=make_generator(11))
     np.testing.assert_allclose(gen.inverse_transform(z.numpy().astype(np.float64)),
                                gen.sample(6, random_state=_seed_of(11)),
