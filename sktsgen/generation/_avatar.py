@@ -95,7 +95,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         decoded prior draws miss the data where decoded fitted draws do not.
     code_pca_components : int, default=64
         Principal components of the flattened codes kept by ``latent_sampling="fitted"``
-        (at most ``n_samples - 1``).
+        (at most ``n_samples - 1`` and ``seq_len * hidden_size_``).
     code_mixture_components : int, default=10
         Gaussian components of the fitted code density (at most one per
         ``code_pca_components + 1`` training windows).

@@ -174,12 +174,12 @@ class LatentPerturbation(nn.Module):
     center : bool, default=False
         Subtract the mean of the standardised direction over the batch (in evaluation mode a
         running mean of it, as batch norm does), so that the perturbations of a batch share
-        no common direction.
+        no common direction. Without it an adversarial module can shift every window the
+        same way.
     random_fraction : float in [0, 1], default=0.0
         Share of the direction's variance that is fresh Gaussian noise:
         ``sqrt(1 - f) * learned + sqrt(f) * noise``. 0 is the paper's module; 1 perturbs as
-        ``mode="random"`` does (the learned part then has no effect). Without it an adversarial module can shift
-        every window the same way; see ``LatentAdversarialSampler``'s ``center`` parameter.
+        ``mode="random"`` does (the learned part then has no effect).
 
     Examples
     --------

@@ -69,8 +69,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         for the measured effect.
     center : bool, default=False
         Centre the perturbation module's layer-normed direction over each batch (a running
-        mean when generating), so that the perturbations share no common direction. The paper's module (``center=False``) learns to shift every rare window
-        the same way; see ``docs/over_sampling.md``.
+        mean when generating), so that the perturbations share no common direction. The
+        paper's module (``center=False``) learns to shift every rare window the same way;
+        see ``docs/over_sampling.md``.
     random_fraction : float in [0, 1], default=0.0
         Share of the perturbation direction's variance drawn as fresh Gaussian noise, the
         rest coming from the trained module: ``sqrt(1 - f) * learned + sqrt(f) * noise``.
