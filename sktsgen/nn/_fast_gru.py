@@ -34,28 +34,34 @@ def _forward_steps(x, w_ih, w_hh, b_ih, b_hh, keep):
     w_hh2, b_hh2 = _doubled_candidate(w_hh, b_hh, hid)
     gi = torch.addmm(b_ih2, x.reshape(-1, x.shape[2]), w_ih2.t()).view(t_len, batch, 3 * hid)
     hs = x.new_zeros(t_len + 1, batch, hid)
+    # Every per-step view is made up front by unbind (one call each), not sliced per step.
     if keep:
         gh = x.new_empty(t_len, batch, 3 * hid)
         rz = x.new_empty(t_len, batch, 2 * hid)
         n = x.new_empty(t_len, batch, hid)
-        per_step = zip(gh.unbind(0), rz.unbind(0), n.unbind(0))
+        buffers = (gh, rz, n)
     else:
         gh = rz = n = None
-        scratch = (x.new_empty(batch, 3 * hid), x.new_empty(batch, 2 * hid),
-                   x.new_empty(batch, hid))
-        per_step = (scratch for _ in range(t_len))
+        # One step's buffers, reused at every step: a long forward-only pass stays in cache.
+        buffers = (x.new_empty(1, batch, 3 * hid), x.new_empty(1, batch, 2 * hid),
+                   x.new_empty(1, batch, hid))
+    views = [b.unbind(0) if keep else b.expand(t_len, -1, -1).unbind(0) for b in buffers]
+    views += [b[..., sl].unbind(0) if keep else b[..., sl].expand(t_len, -1, -1).unbind(0)
+              for b, sl in ((buffers[0], slice(0, 2 * hid)),
+                            (buffers[0], slice(2 * hid, None)),
+                            (buffers[1], slice(0, hid)), (buffers[1], slice(hid, None)))]
     minus_one = x.new_full((), -1.0)
     h = hs[0]
     w_hh2_t = w_hh2.t()
-    steps = zip(gi[..., : 2 * hid].unbind(0), gi[..., 2 * hid:].unbind(0), per_step,
-                hs[1:].unbind(0))
-    for gi_rz, gi_n, (gh_t, rz_t, n_t), y_t in steps:
+    steps = zip(gi[..., : 2 * hid].unbind(0), gi[..., 2 * hid:].unbind(0), hs[1:].unbind(0),
+                *views)
+    for gi_rz, gi_n, y_t, gh_t, rz_t, n_t, gh_rz, gh_n, r_t, z_t in steps:
         torch.addmm(b_hh2, h, w_hh2_t, out=gh_t)
-        torch.add(gi_rz, gh_t[:, : 2 * hid], out=rz_t).sigmoid_()
+        torch.add(gi_rz, gh_rz, out=rz_t).sigmoid_()
         # sigmoid(2 a) with 2 a = 2 gi_n + r * 2 gh_n, then tanh(a) = 2 sigmoid(2 a) - 1.
-        torch.addcmul(gi_n, rz_t[:, :hid], gh_t[:, 2 * hid:], out=n_t).sigmoid_()
+        torch.addcmul(gi_n, r_t, gh_n, out=n_t).sigmoid_()
         torch.add(minus_one, n_t, alpha=2.0, out=n_t)
-        h = torch.lerp(n_t, h, rz_t[:, hid:], out=y_t)
+        h = torch.lerp(n_t, h, z_t, out=y_t)
     return hs, gh, rz, n
 
 
@@ -78,11 +84,16 @@ def _backward_steps(dy, x, w_ih, w_hh, gh, rz, n, hs, need_x=True, need_w=True):
     dgh = torch.empty_like(c_gh)
     dy = dy.contiguous()
     g = g_all[-1].copy_(dy[-1])
+    # Per-step views made up front (see _forward_steps); g_all[t] holds dL/dh_t.
+    c_steps, dgh_steps = c_gh.unbind(0), dgh.unbind(0)
+    dgh_flat = dgh.view(t_len, batch, 3 * hid).unbind(0)
+    g_steps, g_cols = g_all.unbind(0), g_all[:, :, None, :].unbind(0)
+    dy_steps, z_steps = dy.unbind(0), z.unbind(0)
     for t in range(t_len - 1, -1, -1):
-        torch.mul(c_gh[t], g[:, None, :], out=dgh[t])
+        torch.mul(c_steps[t], g_cols[t], out=dgh_steps[t])
         if t:
-            g = torch.addcmul(dy[t - 1], g, z[t])
-            g = torch.addmm(g, dgh[t].view(batch, 3 * hid), w_hh, out=g_all[t - 1])
+            g = torch.addcmul(dy_steps[t - 1], g_steps[t], z_steps[t], out=g_steps[t - 1])
+            torch.addmm(g, dgh_flat[t], w_hh, out=g)
     # dgi equals dgh for r and z; for n it is g * a (dgh_n has the extra factor r).
     dgi = dgh.clone()
     torch.mul(g_all, a, out=dgi[:, :, 2])
