@@ -42,6 +42,9 @@ CONFIGS = {
     "faithful": (dict(FAITHFUL),
                  ("the paper's method at our network size: prior draws, i.i.d. prior, "
                   "unweighted losses")),
+    "cosine": ({"lr_schedule": "cosine"},
+               "defaults with the joint stage's learning rates annealed to a tenth"),
+    "4000-it": ({"n_iter": 4000}, "defaults with 4000 iterations per stage"),
     "no-supervisor": ({"use_supervisor": False}, "defaults without supervisor (ablation)"),
     "no-distribution": ({"use_distribution_loss": False},
                         "defaults without distribution loss (ablation)"),
