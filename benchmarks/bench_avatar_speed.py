@@ -5,9 +5,11 @@ AVATAR iteration = one iteration of each of the three stages (autoencoder, super
 with its two autoencoder steps and discriminator step), on Stocks-sized data. Ref and AVATAR
 are timed in alternation and the fastest rounds are compared, so that a load change on a shared
 machine affects both. Also measures sampling throughput and, with ``--fit-stocks``, a default
-fit on Stocks. Writes the "avatar-speed" section of docs/benchmarks.md with ``--write``.
+fit on Stocks. Writes the "avatar-speed" section of docs/benchmarks.md with ``--write``
+(``--device cuda``: the "avatar-speed-gpu" section, everything on the GPU).
 
     python benchmarks/bench_avatar_speed.py --fit-stocks --write
+    python benchmarks/bench_avatar_speed.py --device cuda --fit-stocks --write
 """
 
 import argparse
@@ -21,39 +23,48 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import command_line, machine_line, write_section  # noqa: E402
-from sktsgen.generation import AvatarGenerator  # noqa: E402
-from sktsgen.nn._avatar import AvatarNet, Prior  # noqa: E402
-from sktsgen.training._avatar import train_avatar  # noqa: E402
-from sktsgen.utils._torch import make_generator  # noqa: E402
+from benchmarks._report import command_line, machine_line, write_section
+from sktsgen.generation import AvatarGenerator
+from sktsgen.nn._avatar import AvatarNet, Prior
+from sktsgen.training._avatar import train_avatar
+from sktsgen.utils._torch import make_generator
 
 
-def ref_timer():
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def ref_timer(device):
     torch.manual_seed(0)
-    gru = nn.GRU(6, 24, 3, batch_first=True)
-    x = torch.rand(128, 24, 6)
+    gru = nn.GRU(6, 24, 3, batch_first=True).to(device)
+    x = torch.rand(128, 24, 6, device=device)
 
     def run(reps):
+        _sync(device)
         start = time.perf_counter()
         for _ in range(reps):
             y, _ = gru(x)
             y.sum().backward()
+        _sync(device)
         return (time.perf_counter() - start) / reps
 
     return run
 
 
-def avatar_timer(n_features, hidden, num_layers, correlation, n_rows=3661):
+def avatar_timer(n_features, hidden, num_layers, correlation, device, n_rows=3661):
     torch.manual_seed(0)
-    X = torch.rand(n_rows, 24, n_features)
+    X = torch.rand(n_rows, 24, n_features, device=device)
 
     def fit(n_iter):
         # A correlated prior costs its AR(1) recursion; its value does not change the cost.
         prior = Prior("gaussian", hidden, correlation=correlation)
-        net = AvatarNet(n_features, hidden, num_layers, prior)
+        net = AvatarNet(n_features, hidden, num_layers, prior).to(device)
+        _sync(device)
         start = time.perf_counter()
         train_avatar(net, X, n_iter=n_iter, batch_size=128, learning_rate=1e-3,
-                     generator=make_generator(0))
+                     generator=make_generator(0, device))
+        _sync(device)
         return time.perf_counter() - start
 
     def run(reps):
@@ -73,12 +84,13 @@ def ratio(avatar, ref, rounds):
     return r, a, a / r
 
 
-def sampling_rates(n_samples, thread_counts):
+def sampling_rates(n_samples, thread_counts, device):
     """Windows per second of ``sample`` with each torch thread count (default estimator,
     so codes come from the fitted density)."""
     from sktsgen.datasets import make_sines
 
-    gen = AvatarGenerator(n_iter=5, random_state=0).fit(make_sines(2000, 24, 6, random_state=0))
+    gen = AvatarGenerator(n_iter=5, device=str(device), random_state=0)
+    gen.fit(make_sines(2000, 24, 6, random_state=0))
     rates = {}
     old = torch.get_num_threads()
     for threads in thread_counts:
@@ -91,12 +103,12 @@ def sampling_rates(n_samples, thread_counts):
     return rates
 
 
-def stocks_fit():
+def stocks_fit(device):
     from bench_avatar_quality import load
 
     X = load("stocks")
     start = time.perf_counter()
-    AvatarGenerator(random_state=0).fit(X)
+    AvatarGenerator(device=str(device), random_state=0).fit(X)
     return time.perf_counter() - start
 
 
@@ -106,29 +118,36 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n-sample", type=int, default=200_000)
     ap.add_argument("--fit-stocks", action="store_true", help="time a default fit on Stocks")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
-    ref = ref_timer()
+    ref = ref_timer(device)
     ref(3)
     rows = []
     for label, (d, h, layers, corr) in {
         "default on Stocks (hidden 24, 3 layers, correlated prior)": (6, 24, 3, 0.8),
         "authors' setting on Stocks (hidden 6, 4 layers, i.i.d. prior)": (6, 6, 4, 0.0),
     }.items():
-        r, a, q = ratio(avatar_timer(d, h, layers, corr), ref, args.rounds)
+        r, a, q = ratio(avatar_timer(d, h, layers, corr, device), ref, args.rounds)
         print(f"{label}: ref {r * 1e3:.1f} ms, AVATAR iteration {a * 1e3:.1f} ms = {q:.2f} ref",
               flush=True)
         rows.append((label, r, a, q))
-    rates = sampling_rates(args.n_sample, sorted({1, os.cpu_count() or 1}))
+    threads = [1] if device.type == "cuda" else sorted({1, os.cpu_count() or 1})
+    rates = sampling_rates(args.n_sample, threads, device)
     for threads, rate in rates.items():
         print(f"sampling, {threads} thread(s): {rate:,.0f} windows/s", flush=True)
-    fit_s = stocks_fit() if args.fit_stocks else None
+    fit_s = stocks_fit(device) if args.fit_stocks else None
     if fit_s is not None:
         print(f"default fit on Stocks: {fit_s:.0f} s", flush=True)
     if args.write:
-        lines = ["## AvatarGenerator speed", "", f"Command: `{command_line()}`", "",
-                 machine_line() + f" Fastest of {args.rounds} alternating rounds; "
+        gpu = device.type == "cuda"
+        title = f"## AvatarGenerator speed on {torch.cuda.get_device_name(device)}" if gpu \
+            else "## AvatarGenerator speed"
+        where = "Ref, training and sampling all on the GPU (ref: cuDNN's GRU)." if gpu else ""
+        lines = [title, "", f"Command: `{command_line()}`", "",
+                 machine_line() + f" {where} Fastest of {args.rounds} alternating rounds; "
                  f"{args.threads} torch thread(s).", "",
                  "| measurement | ref (ms) | AVATAR (ms) | ratio (target <= 8 ref) |",
                  "| --- | --- | --- | --- |"]
@@ -140,7 +159,7 @@ def main():
         if fit_s is not None:
             lines.append(f"- Default fit on Stocks (3,661 windows, 2000 iterations per stage): "
                          f"{fit_s / 60:.1f} min (target <= 10 min).")
-        write_section("avatar-speed", "\n".join(lines))
+        write_section("avatar-speed-gpu" if gpu else "avatar-speed", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -129,19 +129,34 @@ class _GRULayerFn(torch.autograd.Function):
         return _backward_steps(dy, *ctx.saved_tensors, need_x=need[0], need_w=any(need[1:]))
 
 
+def time_major_outputs(gru, x):
+    """Outputs ``(seq_len, batch, hidden)`` of a one-layer ``nn.GRU`` on time-major ``x``,
+    whatever ``gru.batch_first`` says.
+
+    On a GPU, cuDNN's fused GRU: per-step kernels launched from Python made a training
+    iteration slower there than on a CPU. On a CPU, the hand-written recurrence.
+    """
+    if x.is_cuda:
+        if gru.batch_first:
+            return nn.GRU.forward(gru, x.transpose(0, 1))[0].transpose(0, 1)
+        return nn.GRU.forward(gru, x)[0]
+    weights = (gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
+    if not torch.is_grad_enabled() or not (x.requires_grad or gru.weight_hh_l0.requires_grad):
+        # Forward only: nothing to save, per-step buffers reused.
+        with torch.no_grad():
+            return _forward_steps(x.contiguous(), *weights, keep=False)[0][1:]
+    return _GRULayerFn.apply(x.contiguous(), *weights)
+
+
 class GRULayer(nn.GRU):
     """Single-layer GRU on time-major input ``(seq_len, batch, input_size)`` with the fast
-    hand-written backward of :class:`_GRULayerFn`; parameters and initialisation are those
-    of ``nn.GRU(input_size, hidden_size)``, so results match it to rounding."""
+    hand-written backward of :class:`_GRULayerFn` on CPU (cuDNN on GPU); parameters and
+    initialisation are those of ``nn.GRU(input_size, hidden_size)``, so results match it
+    to rounding."""
 
     def __init__(self, input_size, hidden_size):
         super().__init__(input_size, hidden_size)
 
     def forward(self, x):
         """``x``: (seq_len, batch, input_size) -> outputs (seq_len, batch, hidden_size)."""
-        weights = (self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0)
-        if not torch.is_grad_enabled() or not (x.requires_grad or self.weight_hh_l0.requires_grad):
-            # Forward only: nothing to save, per-step buffers reused.
-            with torch.no_grad():
-                return _forward_steps(x.contiguous(), *weights, keep=False)[0][1:]
-        return _GRULayerFn.apply(x.contiguous(), *weights)
+        return time_major_outputs(self, x)

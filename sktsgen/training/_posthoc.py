@@ -9,7 +9,7 @@ rounding, about half the per-step operations (the cost of a tiny GRU on a CPU).
 import torch
 from torch.nn import functional as F
 
-from ..nn._fast_gru import _GRULayerFn
+from ..nn._fast_gru import time_major_outputs
 from ._common import LossHistory, batch_indices
 
 # Iterations whose batch indices are drawn at once: bounded memory for long runs. Changing
@@ -25,8 +25,7 @@ def gru_outputs(gru, x):
     """
     if gru.num_layers != 1 or gru.bidirectional:
         raise ValueError("gru_outputs needs a one-layer, one-directional nn.GRU.")
-    return _GRULayerFn.apply(x.contiguous(), gru.weight_ih_l0, gru.weight_hh_l0,
-                             gru.bias_ih_l0, gru.bias_hh_l0)
+    return time_major_outputs(gru, x)
 
 
 def _index_chunks(n_rows, batch_size, n_iter, generator, device):
