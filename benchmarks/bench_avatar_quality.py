@@ -20,8 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import command_line, machine_line, write_section  # noqa: E402
-from sktsgen.generation import AvatarGenerator  # noqa: E402
+from benchmarks._report import command_line, machine_line, write_section
+from sktsgen.generation import AvatarGenerator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
