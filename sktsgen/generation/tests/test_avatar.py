@@ -34,9 +34,30 @@ def fitted(X):
     return tiny(n_iter=3).fit(X)
 
 
-@parametrize_with_checks([tiny(num_layers=2)])
+# On AVX-512 CPUs torch's vectorised float32 kernels give a row one ulp (1.5e-7 relative)
+# more or less depending on its position in the batch, which the check's rtol of 1e-7 does
+# not allow: measured on a 16-core Xeon, 155 of 300 permutations, one thread or sixteen. On
+# AVX2 machines (our CI) the check passes, so the mark is not strict; the float32-aware test
+# below checks the same property everywhere.
+AVATAR_XFAIL = {
+    "check_methods_sample_order_invariance": (
+        "float32 networks: row-order invariance holds to float32 rounding (1 ulp), not to the "
+        "check's rtol of 1e-7 on AVX-512 CPUs; see test_transform_is_sample_order_invariant"),
+}
+
+
+@parametrize_with_checks([tiny(num_layers=2)], expected_failed_checks=lambda est: AVATAR_XFAIL)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_transform_is_sample_order_invariant(fitted, X):
+    H, rng = fitted.transform(X), np.random.RandomState(0)
+    for _ in range(20):
+        idx = rng.permutation(len(X))
+        np.testing.assert_allclose(fitted.transform(X[idx]), H[idx], rtol=1e-6, atol=1e-6)
+        G = fitted.inverse_transform(H[idx])
+        np.testing.assert_allclose(G, fitted.inverse_transform(H)[idx], rtol=1e-5, atol=1e-5)
 
 
 def flatten(X):
