@@ -134,8 +134,8 @@ def main():
         print(f"{label}: ref {r * 1e3:.1f} ms, AVATAR iteration {a * 1e3:.1f} ms = {q:.2f} ref",
               flush=True)
         rows.append((label, r, a, q))
-    threads = [1] if device.type == "cuda" else sorted({1, os.cpu_count() or 1})
-    rates = sampling_rates(args.n_sample, threads, device)
+    thread_counts = [1] if device.type == "cuda" else sorted({1, os.cpu_count() or 1})
+    rates = sampling_rates(args.n_sample, thread_counts, device)
     for threads, rate in rates.items():
         print(f"sampling, {threads} thread(s): {rate:,.0f} windows/s", flush=True)
     fit_s = stocks_fit(device) if args.fit_stocks else None

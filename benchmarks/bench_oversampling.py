@@ -217,29 +217,30 @@ def main(argv=None):
     if args.note:
         md += ["", args.note]
     if not args.skip_timing:
-        seconds, shape = time_default_fit(device=args.device)
-        md += ["", (f"`LatentAdversarialSampler().fit_resample` with default parameters on "
-                   f"20,000 windows of 32 x 6 (Sines, rare top 5% x4, output {shape}): "
-                   f"{seconds:.0f} s.")]
+        md += ["", timing_sentence(args.device)]
     text = "\n".join(md)
     print(text)
     if not args.no_write:
         write_section("oversampling", text)
 
 
+def timing_sentence(device):
+    """Time the default ``fit_resample`` on ``device`` and say so in one sentence."""
+    seconds, shape = time_default_fit(device=device)
+    return (f"`LatentAdversarialSampler(device={device!r}).fit_resample`, otherwise default "
+            f"parameters, on 20,000 windows of 32 x 6 (Sines, rare top 5% x4, output {shape}): "
+            f"{seconds:.0f} s.")
+
+
 def report_timing(args):
-    seconds, shape = time_default_fit(device=args.device)
-    where = (torch.cuda.get_device_name(args.device) if args.device.startswith("cuda")
-             else "CPU")
-    text = "\n".join([
-        f"## LatentAdversarialSampler speed on {where}", "", f"Command: `{command_line()}`", "",
-        machine_line(), "",
-        (f"`LatentAdversarialSampler(device={args.device!r}).fit_resample`, otherwise default "
-         f"parameters, on 20,000 windows of 32 x 6 (Sines, rare top 5% x4, output {shape}): "
-         f"{seconds:.0f} s.")])
+    gpu = args.device.startswith("cuda")
+    where = torch.cuda.get_device_name(args.device) if gpu else "CPU"
+    text = "\n".join([f"## LatentAdversarialSampler speed on {where}", "",
+                      f"Command: `{command_line()}`", "", machine_line(), "",
+                      timing_sentence(args.device)])
     print(text)
     if not args.no_write:
-        write_section(f"oversampling-speed-{'gpu' if where != 'CPU' else 'cpu'}", text)
+        write_section(f"oversampling-speed-{'gpu' if gpu else 'cpu'}", text)
 
 
 if __name__ == "__main__":

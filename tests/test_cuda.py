@@ -92,7 +92,7 @@ def test_sampler_and_models_on_cuda(X, y_class, y_reg):
     assert np.bincount(y_res)[0] == np.bincount(y_res)[1] and X_res.dtype == X.dtype
     threshold = float(np.quantile(y_reg, 0.9))
     _, y_r = LatentAdversarialSampler(device="cuda", minority_threshold=threshold,
-                                        **SAMPLER).fit_resample(X, y_reg)
+                                      **SAMPLER).fit_resample(X, y_reg)
     assert (y_r > threshold).sum() > (y_reg > threshold).sum()
     reg = GRURegressor(device="cuda", **GRU).fit(X, y_reg)
     assert_on(reg, "cuda")
