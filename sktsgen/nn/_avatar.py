@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._fast_gru import GRULayer
+from ._functional import batch_variance
 
 _ACTIVATIONS = {"sigmoid": torch.sigmoid, "identity": None}
 
@@ -158,8 +159,8 @@ def supervised_loss(x_tilde, s):
 
 def distribution_loss(z, h, eps=1e-6):
     """Mean absolute gap of batch means and batch standard deviations (per step and unit)."""
-    std_gap = (torch.sqrt(z.var(0, unbiased=False) + eps)
-               - torch.sqrt(h.var(0, unbiased=False) + eps)).abs().mean()
+    std_gap = (torch.sqrt(batch_variance(z) + eps)
+               - torch.sqrt(batch_variance(h) + eps)).abs().mean()
     return std_gap + (z.mean(0) - h.mean(0)).abs().mean()
 
 

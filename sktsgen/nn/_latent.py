@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._functional import batch_variance
+
 # Encoder conv widths of Section 3.4; each conv halves the time axis (kernel 4, stride 2, pad 1).
 ENCODER_CHANNELS = (64, 64, 128, 256)
 # Decoder: a first layer to 500 channels, then transposed convs mirroring the encoder.
@@ -215,11 +217,10 @@ class LatentPerturbation(nn.Module):
     @torch.no_grad()
     def update_statistics(self, z):
         """Fold a batch of latents into the running per-element variance."""
-        var = z.detach().var(dim=0, unbiased=False)
-        if int(self.n_updates) == 0:
-            self.running_var.copy_(var)
-        else:
-            self.running_var.lerp_(var, self.momentum)
+        var = batch_variance(z.detach())
+        # The first batch sets the statistics; chosen on the device, with no host sync.
+        self.running_var.copy_(torch.where(self.n_updates == 0, var,
+                                           self.running_var.lerp(var, self.momentum)))
         self.n_updates += 1
 
     def delta(self, z, generator=None):
@@ -249,10 +250,8 @@ class LatentPerturbation(nn.Module):
             return self.running_mean
         mean = h.mean(0)
         with torch.no_grad():
-            if int(self.n_mean_updates) == 0:
-                self.running_mean.copy_(mean)
-            else:
-                self.running_mean.lerp_(mean, self.momentum)
+            self.running_mean.copy_(torch.where(self.n_mean_updates == 0, mean,
+                                                self.running_mean.lerp(mean, self.momentum)))
             self.n_mean_updates += 1
         return mean
 

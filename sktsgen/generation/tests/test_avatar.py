@@ -12,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sktsgen.datasets import make_sines
 from sktsgen.generation import AvatarGenerator
 from sktsgen.nn._avatar import AvatarNet, BNGRUStack, GRULayer, Prior
+from sktsgen.nn._functional import batch_variance
 from sktsgen.training._avatar import gated_step, train_avatar
 from sktsgen.utils._torch import make_generator
 
@@ -297,6 +298,18 @@ def test_history_contents(X):
                                "distribution", "discriminator"}
     assert all(len(v) == 4 and np.all(np.isfinite(v)) for v in h["joint"].values())
     assert gen.n_iter_ == 4
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_batch_variance_matches_torch_var(dtype):
+    g = torch.Generator().manual_seed(0)
+    x = (5 * torch.randn(128, 24, 7, generator=g) + 100).to(dtype).requires_grad_()
+    ours, ref = batch_variance(x), x.var(0, unbiased=False)
+    torch.testing.assert_close(ours, ref)
+    w = torch.randn(24, 7, generator=g).to(dtype)
+    (grad_ours,) = torch.autograd.grad((ours * w).sum(), x)
+    (grad_ref,) = torch.autograd.grad((ref * w).sum(), x)
+    torch.testing.assert_close(grad_ours, grad_ref)
 
 
 def test_ablation_switches(X):

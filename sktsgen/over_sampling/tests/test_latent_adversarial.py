@@ -206,6 +206,23 @@ def test_autoencoder_latent_has_no_time_axis_and_paper_sizes():
     assert ae(x).shape == x.shape
 
 
+def test_running_statistics_first_batch_sets_then_moving_average():
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(64, 6, generator=g), 3 * torch.randn(64, 6, generator=g) + 1
+    pert = LatentPerturbation(6, scale=0.1, noise_dim=4, rank=3, center=True, momentum=0.25)
+    pert.update_statistics(z1)
+    torch.testing.assert_close(pert.running_var, z1.var(0, unbiased=False))
+    pert.update_statistics(z2)
+    expected = 0.75 * z1.var(0, unbiased=False) + 0.25 * z2.var(0, unbiased=False)
+    torch.testing.assert_close(pert.running_var, expected)
+    pert.train()
+    pert._center_of(z1)
+    torch.testing.assert_close(pert.running_mean, z1.mean(0))
+    pert._center_of(z2)
+    torch.testing.assert_close(pert.running_mean, 0.75 * z1.mean(0) + 0.25 * z2.mean(0))
+    assert int(pert.n_updates) == int(pert.n_mean_updates) == 2
+
+
 def test_weight_norm_linear_norm_is_the_gain():
     layer = WeightNormLinear(5, 3)
     with torch.no_grad():
