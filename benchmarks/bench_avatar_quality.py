@@ -45,6 +45,9 @@ CONFIGS = {
     "cosine": ({"lr_schedule": "cosine"},
                "defaults with the joint stage's learning rates annealed to a tenth"),
     "4000-it": ({"n_iter": 4000}, "defaults with 4000 iterations per stage"),
+    "early-stop": ({"n_iter": 4000, "early_stopping": True},
+                   ("up to 4000 iterations per stage, joint stage stopped early on the held-out "
+                    "discriminative score (10% of the windows), best weights kept")),
     "no-supervisor": ({"use_supervisor": False}, "defaults without supervisor (ablation)"),
     "no-distribution": ({"use_distribution_loss": False},
                         "defaults without distribution loss (ablation)"),
@@ -109,6 +112,8 @@ def fit_and_sample(name, config, X, args):
     last = {stage: {k: float(np.mean(v[-100:])) for k, v in curve.items() if k != "iteration"}
             for stage, curve in gen.history_.items() if stage != "validation"}
     info = {"params": params, "fit_seconds": fit_s, "final_losses": last}
+    if "validation" in gen.history_:
+        info["validation"] = gen.history_["validation"]
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, samples=samples, info=json.dumps(info))
     return samples, info
