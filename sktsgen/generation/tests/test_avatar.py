@@ -1,4 +1,5 @@
 import pickle
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ from sktsgen.nn._functional import batch_variance
 from sktsgen.training._avatar import gated_step, train_avatar
 from sktsgen.utils._torch import make_generator
 
-TINY = dict(n_iter=2, hidden_size=4, num_layers=1, batch_size=16, score_n_iter=5,
-            metric_n_iter=5)
+TINY = {"n_iter": 2, "hidden_size": 4, "num_layers": 1, "batch_size": 16, "score_n_iter": 5,
+        "metric_n_iter": 5}
 
 
 def tiny(**kw):
@@ -527,7 +528,7 @@ def test_cosine_schedule(X):
 
     f = [cosine_factor(i, 50) for i in range(50)]
     assert f[0] == pytest.approx(1.0) and f[-1] == pytest.approx(0.1)
-    assert all(a >= b for a, b in zip(f, f[1:]))
+    assert all(a >= b for a, b in pairwise(f))
     const = tiny(n_iter=4).fit(X).sample(5, random_state=0)
     cos = tiny(n_iter=4, lr_schedule="cosine").fit(X).sample(5, random_state=0)
     assert not np.array_equal(const, cos)

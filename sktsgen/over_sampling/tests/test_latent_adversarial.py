@@ -331,7 +331,7 @@ def test_centred_perturbation_shares_no_common_direction():
 
 def test_sampler_center_reaches_the_module():
     X, y = _windows(), _regression_target()
-    kw = dict(minority_threshold=5.0, predictor_n_iter=3)
+    kw = {"minority_threshold": 5.0, "predictor_n_iter": 3}
     centred = _sampler(center=True, **kw)
     X_c, _ = centred.fit_resample(X, y)
     assert centred.perturbation_module_.center
