@@ -85,6 +85,7 @@ def main():
         err = (out.detach() - expected).abs().max().item()
         if err > 1e-5:
             raise AssertionError(f"{name} differs from nn.GRU's recurrence by {err:.2e}")
+    n_fwd = max(args.reps // 10, 1)
     best = dict.fromkeys(variants, float("inf"))
     best_fwd = dict.fromkeys(variants, float("inf"))
     for _ in range(args.rounds):
@@ -96,15 +97,14 @@ def main():
             with torch.no_grad():
                 fn(x_chunk, *weights)  # a new shape: compiled variants compile it here
                 start = time.perf_counter()
-                for _ in range(max(args.reps // 10, 1)):
+                for _ in range(n_fwd):
                     fn(x_chunk, *weights)
-                best_fwd[name] = min(best_fwd[name], (time.perf_counter() - start)
-                                     / max(args.reps // 10, 1))
+                best_fwd[name] = min(best_fwd[name], (time.perf_counter() - start) / n_fwd)
     base = best["`sktsgen.nn.GRULayer` (hand-written backward)"]
     lines = ["## A compiled GRU layer on CPU", "", f"Command: `{command_line()}`", "",
              (f"{machine_line()} Fastest of {args.rounds} alternating rounds of {args.reps} "
              f"forward+backward passes on a {SEQ_LEN} x {BATCH} x {SIZE} batch, hidden size "
-             f"{SIZE}, and of {max(args.reps // 10, 1)} forward passes without gradients on "
+             f"{SIZE}, and of {n_fwd} forward passes without gradients on "
              f"{SAMPLE_CHUNK} windows."), "",
              ("| GRU layer | ms per forward+backward | relative to GRULayer | first call (s) "
              f"| ms per forward, {SAMPLE_CHUNK} windows, no grad |"),

@@ -217,11 +217,13 @@ class LatentPerturbation(nn.Module):
     @torch.no_grad()
     def update_statistics(self, z):
         """Fold a batch of latents into the running per-element variance."""
-        var = batch_variance(z.detach())
-        # The first batch sets the statistics; chosen on the device, with no host sync.
-        self.running_var.copy_(torch.where(self.n_updates == 0, var,
-                                           self.running_var.lerp(var, self.momentum)))
-        self.n_updates += 1
+        self._fold(self.running_var, self.n_updates, batch_variance(z.detach()))
+
+    def _fold(self, running, count, value):
+        """``running`` becomes ``value`` at the first update, then its moving average; chosen
+        on the device (``torch.where``), so a training step needs no host sync."""
+        running.copy_(torch.where(count == 0, value, running.lerp(value, self.momentum)))
+        count += 1
 
     def delta(self, z, generator=None):
         """The perturbation added to ``z`` (a fresh noise vector per row)."""
@@ -250,9 +252,7 @@ class LatentPerturbation(nn.Module):
             return self.running_mean
         mean = h.mean(0)
         with torch.no_grad():
-            self.running_mean.copy_(torch.where(self.n_mean_updates == 0, mean,
-                                                self.running_mean.lerp(mean, self.momentum)))
-            self.n_mean_updates += 1
+            self._fold(self.running_mean, self.n_mean_updates, mean)
         return mean
 
     def forward(self, z, generator=None):
