@@ -5,7 +5,6 @@ import sys
 import time
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -13,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..nn._avatar import AvatarNet, Prior, default_hidden_size
 from ..preprocessing import WindowMinMaxScaler
 from ..training._avatar import STAGES, train_avatar
+from ..utils._chunks import map_chunks
 from ..utils._torch import (
     TorchPickleMixin,
     make_generator,
@@ -123,6 +123,12 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         joint-stage iterations on the current networks (same scaling; windows must have the
         fitted shape) instead of training from scratch. Optimizer moments restart.
     device : {"cpu", "cuda", "auto"}, default="cpu"
+    n_jobs : int, default=None
+        CPU threads for :meth:`sample`, :meth:`transform` and :meth:`inverse_transform`
+        (and the sampling inside :meth:`score` and early stopping), each running whole
+        chunks of windows on one torch thread. None means 1 unless in a
+        :func:`joblib.parallel_config` context; -1 means all CPUs. The result does not
+        change with it beyond float32 rounding. Training is not affected. Ignored on a GPU.
     verbose : int, default=0
         Show a progress bar with the current losses for each stage.
     random_state : int, RandomState instance or None, default=None
@@ -188,6 +194,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "score_n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "n_jobs": [numbers.Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -208,7 +215,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  use_supervisor=True, use_distribution_loss=True, d_threshold=0.15,
                  early_stopping=False, validation_fraction=0.1, validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
-                 device="cpu", verbose=0,
+                 device="cpu", n_jobs=None, verbose=0,
                  random_state=None):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -235,6 +242,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.score_n_iter = score_n_iter
         self.warm_start = warm_start
         self.device = device
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
 
@@ -339,7 +347,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             return None
         start = time.perf_counter()
         rows = np.random.RandomState(seed).permutation(len(Xs))[:self._density_max_windows]
-        codes = self._run(self.module_.encoder, Xs[np.sort(rows)], np.float64)
+        codes = self._run(self.module_.encoder, Xs[np.sort(rows)], np.float64, self.hidden_size_)
         mixture = fit_code_mixture(codes, n_components=self.code_pca_components,
                                    n_mixture=self.code_mixture_components, random_state=seed)
         if report:
@@ -361,25 +369,34 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         def evaluate():
             self.module_.eval()
             self.code_density_module_ = self._fit_code_density(Xs, seed)
-            synth = self._generate_scaled(len(X_val), seed, dtype=np.float32)
+            synth = self._generate(len(X_val), seed, np.float32)
             self.module_.train()
             return discriminative_score(X_val, synth, n_iter=self.metric_n_iter,
                                         device=str(self.device_), random_state=seed)
 
         return evaluate
 
-    def _generate_scaled(self, n_samples, seed, dtype):
-        """Windows in the internal [0, 1] scale, generated in chunks from one generator."""
+    def _generate(self, n_samples, seed, dtype, original_scale=False):
+        """Windows in the internal [0, 1] scale (or the original one), generated in chunks
+        from one generator."""
         gen = make_generator(seed, self.device_)
         codes = (self.module_.prior if self.code_density_module_ is None
                  else self.code_density_module_)
         out = np.empty((n_samples, self.seq_len_, self.n_features_in_), dtype=dtype)
-        with torch.no_grad():
-            for start in range(0, n_samples, self._chunk_size):
-                stop = min(start + self._chunk_size, n_samples)
-                z = codes.sample(stop - start, self.seq_len_, generator=gen)
-                out[start:stop] = self.module_.generate(z).cpu().numpy()
-        return out
+        return map_chunks(
+            self._decode(dtype, original_scale),
+            lambda start, stop: codes.sample(stop - start, self.seq_len_, generator=gen),
+            out, self._chunk_size, n_jobs=self.n_jobs, device=self.device_,
+        )
+
+    def _decode(self, dtype, original_scale):
+        """Codes -> windows as a chunk function; scaling back chunk by chunk keeps the
+        arithmetic in cache and spares full-size temporaries."""
+        def decode(z):
+            x = self.module_.generate(z).cpu().numpy().astype(dtype, copy=False)
+            return self.scaler_.inverse_transform(x) if original_scale else x
+
+        return decode
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new windows in the original scale and dtype.
@@ -401,8 +418,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         n_samples = check_n_samples(n_samples)
         source = self._sample_rng if random_state is None else random_state
         seed = seed_from_random_state(source)
-        Xs = self._generate_scaled(n_samples, seed, dtype=self._fit_dtype)
-        return self.scaler_.inverse_transform(Xs)
+        return self._generate(n_samples, seed, self._fit_dtype, original_scale=True)
 
     def transform(self, X):
         """Encode windows into latent codes (the encoder's output).
@@ -418,7 +434,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         """
         ndim = _ndim(X)
         X = validate_windows(self, X, reset=False)
-        H = self._run(self.module_.encoder, self.scaler_.transform(X), X.dtype)
+        H = self._run(self.module_.encoder, self.scaler_.transform(X), X.dtype, self.hidden_size_)
         return H[:, 0, :] if ndim == 2 else H
 
     def inverse_transform(self, H):
@@ -442,16 +458,14 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 f"H has {H.shape[2]} latent units, but this AvatarGenerator has "
                 f"hidden_size_={self.hidden_size_}."
             )
-        X = self.scaler_.inverse_transform(self._run(self.module_.generate, H, H.dtype))
+        X = self._run(self._decode(H.dtype, original_scale=True), H, H.dtype, self.n_features_in_)
         return X[:, 0, :] if ndim == 2 else X
 
-    def _run(self, fn, A, dtype):
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(A), self._chunk_size):
-                chunk = to_tensor(A[start:start + self._chunk_size], self.device_)
-                out.append(fn(chunk).cpu().numpy())
-        return np.concatenate(out).astype(dtype, copy=False)
+    def _run(self, fn, A, dtype, width):
+        """``fn`` over windows ``A`` in chunks -> ``(len(A), seq_len, width)`` in ``dtype``."""
+        out = np.empty((len(A), A.shape[1], width), dtype=dtype)
+        return map_chunks(fn, lambda start, stop: to_tensor(A[start:stop], self.device_), out,
+                          self._chunk_size, n_jobs=self.n_jobs, device=self.device_)
 
     def score(self, X, y=None):
         """Quality of samples against windows ``X``: ``1 - 2 * discriminative score``.
@@ -477,7 +491,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         X = validate_windows(self, X, reset=False, ensure_min_samples=2)
         seed = seed_from_random_state(self.random_state)
         real = self.scaler_.transform(X).astype(np.float32)
-        synth = self._generate_scaled(len(real), seed, dtype=np.float32)
+        synth = self._generate(len(real), seed, np.float32)
         d = discriminative_score(real, synth, n_iter=self.score_n_iter,
                                  device=str(self.device_), random_state=seed)
         return 1.0 - 2.0 * float(d)

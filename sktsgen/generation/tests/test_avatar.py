@@ -241,6 +241,22 @@ def test_any_n_samples_and_chunks(fitted, monkeypatch):
                                rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_jobs", [2, -1])
+def test_n_jobs_gives_the_same_windows(fitted, monkeypatch, n_jobs):
+    monkeypatch.setattr(AvatarGenerator, "_chunk_size", 7)  # several chunks per call
+    Xn = make_sines(30, 6, 3, random_state=1)
+    serial = (fitted.sample(40, random_state=2), fitted.transform(Xn))
+    gen = pickle.loads(pickle.dumps(fitted)).set_params(n_jobs=n_jobs)
+    threads = torch.get_num_threads()
+    parallel = (gen.sample(40, random_state=2), gen.transform(Xn))
+    assert torch.get_num_threads() == threads
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float32 rounding at most
+    np.testing.assert_allclose(gen.inverse_transform(parallel[1]),
+                               fitted.inverse_transform(serial[1]), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("latent_sampling", ["fitted", "prior"])
 def test_sample_equals_decoding_code_draws(X, latent_sampling):
     gen = tiny(n_iter=3, latent_sampling=latent_sampling).fit(X)
