@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..nn._avatar import AvatarNet, Prior, default_hidden_size
 from ..preprocessing import WindowMinMaxScaler
-from ..training._avatar import STAGES, train_avatar
+from ..training._avatar import STAGES, recompute_batch_norm, train_avatar
 from ..utils._chunks import map_chunks
 from ..utils._torch import (
     TorchPickleMixin,
@@ -107,6 +107,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Add the distribution loss in the joint stage (False: the paper's ablation).
     d_threshold : float, default=0.15
         The discriminator steps only while its loss is above this value.
+    recompute_batch_norm : bool, default=True
+        After training (and before every early-stopping evaluation), replace the batch-norm
+        layers' moving averages by statistics averaged over one pass of the training windows
+        with the final weights, for the eval mode in which the networks sample and encode.
+        False keeps the moving averages of training.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the windows, measure the discriminative score of
         samples against them every ``validation_interval`` joint iterations, stop after
@@ -186,6 +191,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "use_supervisor": ["boolean"],
         "use_distribution_loss": ["boolean"],
         "d_threshold": [Interval(numbers.Real, 0, None, closed="left")],
+        "recompute_batch_norm": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "validation_interval": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -213,7 +219,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  reconstruction_weight=100.0, latent_sampling="fitted",
                  code_pca_components=64, code_mixture_components=10,
                  use_supervisor=True, use_distribution_loss=True, d_threshold=0.15,
-                 early_stopping=False, validation_fraction=0.1, validation_interval=250,
+                 recompute_batch_norm=True, early_stopping=False, validation_fraction=0.1, validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
                  device="cpu", n_jobs=None, verbose=0,
                  random_state=None):
@@ -234,6 +240,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.use_supervisor = use_supervisor
         self.use_distribution_loss = use_distribution_loss
         self.d_threshold = d_threshold
+        self.recompute_batch_norm = recompute_batch_norm
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_interval = validation_interval
@@ -304,7 +311,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 ).to(self.device_)
             self.module_.train()
             data = to_tensor(Xs, self.device_)
-            evaluate = self._make_evaluate(Xs, X_val, seed) if X_val is not None else None
+            evaluate = (self._make_evaluate(data, Xs, X_val, seed) if X_val is not None
+                        else None)
             history = train_avatar(
                 self.module_, data, n_iter=self.n_iter, batch_size=self.batch_size,
                 learning_rate=self.learning_rate, d_learning_rate=self.d_learning_rate,
@@ -314,7 +322,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 verbose=self.verbose, evaluate=evaluate, eval_every=self.validation_interval,
                 patience=self.n_iter_no_change,
             )
-            self.module_.eval()
+            self._finish_networks(data, seed)
             self.code_density_module_ = self._fit_code_density(Xs, seed, report=self.verbose)
         if warm:
             self._extend_history(history)
@@ -340,6 +348,14 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             val["best_iteration"] += offset
             self.history_["validation"] = val
 
+    def _finish_networks(self, data, seed):
+        """Eval mode, with batch-norm statistics recomputed for the final weights unless
+        ``recompute_batch_norm=False``."""
+        if self.recompute_batch_norm:
+            recompute_batch_norm(self.module_, data, self.batch_size,
+                                 make_generator(seed, self.device_))
+        self.module_.eval()
+
     def _fit_code_density(self, Xs, seed, report=False):
         """The code density of ``latent_sampling="fitted"`` (None for ``"prior"``), fitted
         to the eval-mode codes of (up to ``_density_max_windows``) scaled training windows."""
@@ -357,7 +373,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                   file=sys.stderr)
         return mixture.to(self.device_)
 
-    def _make_evaluate(self, Xs, X_val, seed):
+    def _make_evaluate(self, data, Xs, X_val, seed):
         """Early-stopping score: discriminative score of samples against held-out windows.
 
         The same code draws and classifier seed at every evaluation, so that successive
@@ -367,7 +383,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         from ..metrics import discriminative_score
 
         def evaluate():
-            self.module_.eval()
+            self._finish_networks(data, seed)
             self.code_density_module_ = self._fit_code_density(Xs, seed)
             synth = self._generate(len(X_val), seed, np.float32)
             self.module_.train()

@@ -214,6 +214,10 @@ class AvatarNet(nn.Module):
         x = self.decoder(z)
         return self.supervisor(x) if self.supervisor is not None else x
 
+    def reconstruct(self, x):
+        """Windows -> codes -> windows, refined by the supervisor when present."""
+        return self.generate(self.encoder(x))
+
     def reconstruction_loss(self, x):
         """Stage 1: MSE of the autoencoder's reconstruction."""
         return F.mse_loss(self.decoder(self.encoder(x)), x)

@@ -14,7 +14,7 @@ from sktsgen.datasets import make_sines
 from sktsgen.generation import AvatarGenerator
 from sktsgen.nn._avatar import AvatarNet, BNGRUStack, GRULayer, Prior
 from sktsgen.nn._functional import batch_variance
-from sktsgen.training._avatar import gated_step, train_avatar
+from sktsgen.training._avatar import gated_step, recompute_batch_norm, train_avatar
 from sktsgen.utils._torch import make_generator
 
 TINY = {"n_iter": 2, "hidden_size": 4, "num_layers": 1, "batch_size": 16, "score_n_iter": 5,
@@ -118,6 +118,66 @@ def test_stack_batch_norm_modes():
     # In eval mode a window's output does not depend on the rest of the batch.
     torch.testing.assert_close(net(x)[:3], net(x[:3]))
     assert BNGRUStack(2, 3, 2, 1, "identity", batch_norm=False).norms is None
+
+
+@pytest.mark.parametrize("batch_size", [64, 16])
+def test_recompute_batch_norm(batch_size):
+    torch.manual_seed(0)
+    net = AvatarNet(2, 4, 2, Prior("gaussian", 4))
+    x = torch.rand(40, 5, 2) * 3 + 1
+    net.train()
+    for _ in range(3):  # moving averages of a few batches
+        net.reconstruct(x[:8])
+    params = [p.detach().clone() for p in net.parameters()]
+    first = net.encoder.norms[0]  # normalises the raw windows
+
+    def eval_vs_train_gap():
+        net.eval()
+        with torch.no_grad():
+            eval_out = net.reconstruct(x)
+            net.train()
+            gap = (eval_out - net.reconstruct(x)).abs().max()
+        net.eval()
+        return float(gap)
+
+    before = eval_vs_train_gap()
+    recompute_batch_norm(net, x, batch_size, make_generator(0))
+    assert not net.training and first.momentum == 0.1
+    assert all(torch.equal(a, b) for a, b in zip(params, net.parameters(), strict=True))
+    flat = x.reshape(-1, 2)
+    if batch_size >= len(x):  # one batch: the plain statistics of all windows
+        torch.testing.assert_close(first.running_mean, flat.mean(0))
+        torch.testing.assert_close(first.running_var, flat.var(0))
+        assert int(first.num_batches_tracked) == 1
+    else:  # equal-weight average over the full batches of a random order
+        rows = torch.randperm(len(x), generator=make_generator(0))[:32].view(2, 16)
+        torch.testing.assert_close(
+            first.running_mean, torch.stack([x[r].reshape(-1, 2).mean(0) for r in rows]).mean(0))
+        torch.testing.assert_close(
+            first.running_var, torch.stack([x[r].reshape(-1, 2).var(0) for r in rows]).mean(0))
+        assert int(first.num_batches_tracked) == 2
+    if batch_size >= len(x):
+        # Every layer now holds the statistics of its input under the final weights, so eval
+        # mode reproduces training mode on that batch (up to the unbiased variance's n / (n - 1)
+        # with n = 200 values per channel), where the moving averages were far off.
+        assert eval_vs_train_gap() < 2e-3 < before
+
+
+def test_fit_recomputes_batch_norm_after_training(X):
+    plain = tiny(n_iter=3, num_layers=2, recompute_batch_norm=False).fit(X)
+    fitted = tiny(n_iter=3, num_layers=2).fit(X)
+    for a, b in zip(plain.module_.parameters(), fitted.module_.parameters(), strict=True):
+        assert torch.equal(a, b)  # same training; only the statistics differ
+    assert not torch.equal(plain.module_.decoder.norms[0].running_mean,
+                           fitted.module_.decoder.norms[0].running_mean)
+    # fit = training, then the recomputation on the scaled windows, then the code density.
+    seed = int(np.random.RandomState(0).randint(0, 2**31 - 1))
+    data = torch.as_tensor(plain.scaler_.transform(X), dtype=torch.float32)
+    recompute_batch_norm(plain.module_, data, plain.batch_size, make_generator(seed))
+    plain.code_density_module_ = plain._fit_code_density(plain.scaler_.transform(X), seed)
+    # Equal up to float32 rounding: fit sums the batch statistics on one torch thread.
+    np.testing.assert_allclose(plain.sample(20, random_state=1),
+                               fitted.sample(20, random_state=1), rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "uniform", "mixture"])
