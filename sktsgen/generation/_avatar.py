@@ -43,7 +43,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     is correlated along time like the encoder's codes (``prior_correlation``); and the joint
     stage weighs reconstruction by 100 (``reconstruction_weight``).
     ``latent_sampling="prior", prior_correlation=0.0, reconstruction_weight=1.0`` gives the
-    paper's method.
+    paper's method. After training, the batch-norm statistics used in eval mode are
+    recomputed for the final weights (``recompute_batch_norm``).
 
     Data are min-max scaled to [0, 1] per channel inside; samples come back in the original
     scale and dtype.
