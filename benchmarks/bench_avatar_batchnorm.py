@@ -30,7 +30,7 @@ from bench_avatar_quality import load
 from benchmarks._report import command_line, machine_line, write_section
 from sktsgen.generation import AvatarGenerator
 from sktsgen.metrics import discriminative_score, repeat_metric
-from sktsgen.training._avatar import recompute_batch_norm
+from sktsgen.training._common import recompute_batch_norm
 from sktsgen.utils._torch import make_generator, seed_from_random_state, to_tensor
 
 VARIANTS = ("moving averages", "recomputed")
@@ -67,7 +67,8 @@ def evaluate(name, seed, args):
             fit_seed = seed_from_random_state(gen.random_state)
             Xs = gen.scaler_.transform(X)
             recompute_batch_norm(gen.module_, to_tensor(Xs, gen.device_), gen.batch_size,
-                                 make_generator(fit_seed, gen.device_))
+                                 make_generator(fit_seed, gen.device_),
+                                 forward=gen.module_.reconstruct)
             gen.code_density_module_ = gen._fit_code_density(Xs, fit_seed)
         samples = gen.sample(len(X), random_state=seed)
         b = repeat_metric(discriminative_score, X, samples, n_repeats=args.n_repeats,

@@ -11,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..nn._avatar import AvatarNet, Prior, default_hidden_size
 from ..preprocessing import WindowMinMaxScaler
-from ..training._avatar import STAGES, recompute_batch_norm, train_avatar
+from ..training._avatar import STAGES, train_avatar
+from ..training._common import recompute_batch_norm
 from ..utils._chunks import map_chunks
 from ..utils._torch import (
     TorchPickleMixin,
@@ -354,7 +355,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         ``recompute_batch_norm=False``."""
         if self.recompute_batch_norm:
             recompute_batch_norm(self.module_, data, self.batch_size,
-                                 make_generator(seed, self.device_))
+                                 make_generator(seed, self.device_),
+                                 forward=self.module_.reconstruct)
         self.module_.eval()
 
     def _fit_code_density(self, Xs, seed, report=False):

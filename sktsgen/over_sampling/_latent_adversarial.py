@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..nn._gru import GRUHead
 from ..nn._latent import PERTURBATIONS, ConvAutoencoder, LatentPerturbation, WindowDiscriminator
 from ..preprocessing import WindowMinMaxScaler
+from ..training._common import recompute_batch_norm
 from ..training._latent import encode, perturb_windows, train_autoencoder, train_perturbation
 from ..utils._torch import (
     TorchPickleMixin,
@@ -78,6 +79,11 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         The paper's module (0) learns to ignore its noise input, so the new windows of one
         source are nearly identical; 1 is ``perturbation="random"``. See
         ``docs/over_sampling.md``.
+    recompute_batch_norm : bool, default=False
+        After the autoencoder's training, replace its batch-norm moving averages by
+        statistics averaged over one pass of the training windows with the final weights, as
+        :class:`~sktsgen.generation.AvatarGenerator` does by default. See
+        ``docs/over_sampling.md`` for the measured effect.
     latent_dim : int, default=512
         Elements of the latent vector (512 is the paper's size for 32-step windows).
     n_iter : int, default=600
@@ -165,6 +171,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "residual": ["boolean"],
         "center": ["boolean"],
         "random_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
+        "recompute_batch_norm": ["boolean"],
         "latent_dim": _positive_int(),
         "n_iter": _positive_int(),
         "predictor_n_iter": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -183,7 +190,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
                  minority_threshold=None, residual=True, center=False, random_fraction=0.0,
-                 latent_dim=512, n_iter=600,
+                 recompute_batch_norm=False, latent_dim=512, n_iter=600,
                  predictor_n_iter=600, batch_size=128, learning_rate=5e-4,
                  discriminator_learning_rate=2e-3,
                  adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
@@ -196,6 +203,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.residual = residual
         self.center = center
         self.random_fraction = random_fraction
+        self.recompute_batch_norm = recompute_batch_norm
         self.latent_dim = latent_dim
         self.n_iter = n_iter
         self.predictor_n_iter = predictor_n_iter
@@ -269,6 +277,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                 fake_cost=fake_cost, generator=generator, device=self.device_,
                 verbose=self.verbose,
             )
+            if self.recompute_batch_norm:
+                recompute_batch_norm(self.autoencoder_module_, Xt, self.batch_size,
+                                     make_generator(seed, self.device_))
             self.perturbation_module_ = LatentPerturbation(
                 self.latent_dim, mode=self.perturbation, scale=self.scale,
                 noise_dim=self.noise_dim, rank=self.rank, center=self.center,

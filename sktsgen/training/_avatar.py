@@ -35,37 +35,6 @@ def cosine_factor(i, n_iter, final=0.1):
     return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * i / max(n_iter - 1, 1)))
 
 
-def recompute_batch_norm(net, X, batch_size, generator):
-    """Replace the batch-norm running statistics of ``net`` by averages over one pass of X.
-
-    During training each batch-norm layer keeps a moving average (momentum 0.1) of batch
-    statistics that were computed under earlier weights, and it is noisy: at the end of a
-    Sines fit it doubled the eval-mode reconstruction error on some seeds. Here every layer
-    averages, with equal weight, the statistics of the batches of one pass over ``X`` in a
-    random order (``batch_size`` windows; a last, smaller batch is dropped), all computed with
-    the final weights: encoder, decoder and supervisor in training mode, without gradient.
-    Parameters do not change; the networks end in eval mode.
-    """
-    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    batch = min(int(batch_size), X.shape[0])
-    order = torch.randperm(X.shape[0], generator=generator, device=generator.device)
-    order = order.to(X.device)
-    net.train()
-    try:
-        with torch.no_grad():
-            for start in range(0, X.shape[0] - batch + 1, batch):
-                net.reconstruct(X[order[start:start + batch]])
-    finally:
-        for m, momentum in zip(norms, momenta, strict=True):
-            m.momentum = momentum
-        net.eval()
-    return net
-
-
 def _step(optimizer, loss):
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

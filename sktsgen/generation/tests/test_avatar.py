@@ -14,7 +14,8 @@ from sktsgen.datasets import make_sines
 from sktsgen.generation import AvatarGenerator
 from sktsgen.nn._avatar import AvatarNet, BNGRUStack, GRULayer, Prior
 from sktsgen.nn._functional import batch_variance
-from sktsgen.training._avatar import gated_step, recompute_batch_norm, train_avatar
+from sktsgen.training._avatar import gated_step, train_avatar
+from sktsgen.training._common import recompute_batch_norm
 from sktsgen.utils._torch import make_generator
 
 TINY = {"n_iter": 2, "hidden_size": 4, "num_layers": 1, "batch_size": 16, "score_n_iter": 5,
@@ -141,7 +142,7 @@ def test_recompute_batch_norm(batch_size):
         return float(gap)
 
     before = eval_vs_train_gap()
-    recompute_batch_norm(net, x, batch_size, make_generator(0))
+    recompute_batch_norm(net, x, batch_size, make_generator(0), forward=net.reconstruct)
     assert not net.training and first.momentum == 0.1
     assert all(torch.equal(a, b) for a, b in zip(params, net.parameters(), strict=True))
     flat = x.reshape(-1, 2)
@@ -173,7 +174,8 @@ def test_fit_recomputes_batch_norm_after_training(X):
     # fit = training, then the recomputation on the scaled windows, then the code density.
     seed = int(np.random.RandomState(0).randint(0, 2**31 - 1))
     data = torch.as_tensor(plain.scaler_.transform(X), dtype=torch.float32)
-    recompute_batch_norm(plain.module_, data, plain.batch_size, make_generator(seed))
+    recompute_batch_norm(plain.module_, data, plain.batch_size, make_generator(seed),
+                         forward=plain.module_.reconstruct)
     plain.code_density_module_ = plain._fit_code_density(plain.scaler_.transform(X), seed)
     # Equal up to float32 rounding: fit sums the batch statistics on one torch thread.
     np.testing.assert_allclose(plain.sample(20, random_state=1),

@@ -368,3 +368,23 @@ def test_random_fraction_mixes_fresh_noise_into_the_direction():
         LatentPerturbation(6, random_fraction=1.5)
     with pytest.raises(ValueError, match="random_fraction"):
         _sampler(random_fraction=-0.1).fit_resample(_windows(), _regression_target())
+
+
+def test_recompute_batch_norm_replaces_the_autoencoders_moving_averages():
+    X, y = _windows(), np.array([0] * 30 + [1] * 10)
+    plain, recomputed = _sampler(), _sampler(recompute_batch_norm=True)
+    plain.fit_resample(X, y)
+    first = recomputed.fit_resample(X, y)
+    norms = [m for m in recomputed.autoencoder_module_.modules()
+             if isinstance(m, torch.nn.BatchNorm1d)]
+    assert norms and not recomputed.autoencoder_module_.training
+    # Same training; only the statistics differ (a pass of 5 batches of 8 windows).
+    for a, b in zip(plain.autoencoder_module_.parameters(),
+                    recomputed.autoencoder_module_.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert all(int(m.num_batches_tracked) == 5 for m in norms)
+    assert not torch.equal(norms[0].running_mean,
+                           next(m for m in plain.autoencoder_module_.modules()
+                                if isinstance(m, torch.nn.BatchNorm1d)).running_mean)
+    again = _sampler(recompute_batch_norm=True).fit_resample(X, y)
+    np.testing.assert_array_equal(first[0], again[0])
