@@ -11,6 +11,9 @@ Also reports the eval-mode reconstruction MSE (scaled data, decoder + supervisor
 "avatar-batchnorm" section of docs/benchmarks.md with ``--write``.
 
     python benchmarks/bench_avatar_batchnorm.py --datasets sines --seeds 0 1 2 3 --write
+
+``--cached-only`` tabulates only the pairs already measured (when data sets were run on
+different seeds).
 """
 
 import argparse
@@ -55,8 +58,12 @@ def recon_mse(gen, X):
         return float(((gen.module_.reconstruct(data) - data) ** 2).mean())
 
 
+def result_path(name, seed, args):
+    return Path(args.cache) / f"{name}-{seed}-r{args.n_repeats}.json"
+
+
 def evaluate(name, seed, args):
-    path = Path(args.cache) / f"{name}-{seed}-r{args.n_repeats}.json"
+    path = result_path(name, seed, args)
     if path.exists():
         return json.loads(path.read_text())
     X = load(name)
@@ -87,13 +94,17 @@ def main():
     ap.add_argument("--n-repeats", type=int, default=5)
     ap.add_argument("--cache", default="/tmp/avatar_bn_cache")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cached-only", action="store_true",
+                    help="tabulate only the (data set, seed) pairs already measured")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--note", default="")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     Path(args.cache).mkdir(parents=True, exist_ok=True)
-    rows = [(name, seed, evaluate(name, seed, args))
-            for name in args.datasets for seed in args.seeds]
+    pairs = [(name, seed) for name in args.datasets for seed in args.seeds]
+    if args.cached_only:
+        pairs = [(name, seed) for name, seed in pairs if result_path(name, seed, args).exists()]
+    rows = [(name, seed, evaluate(name, seed, args)) for name, seed in pairs]
     if not args.write:
         return
     lines = ["## AvatarGenerator: batch-norm statistics recomputed after training", "",
