@@ -60,6 +60,16 @@ def fitted(name, seed, X, cache, n_iter=None):
     return gen
 
 
+def finish_as_fit_does(gen, X):
+    """Recompute the batch-norm statistics and refit the code density, as ``fit`` ends."""
+    fit_seed = seed_from_random_state(gen.random_state)
+    Xs = gen.scaler_.transform(X)
+    recompute_batch_norm(gen.module_, to_tensor(Xs, gen.device_), gen.batch_size,
+                         make_generator(fit_seed, gen.device_), forward=gen.module_.reconstruct)
+    gen.code_density_module_ = gen._fit_code_density(Xs, fit_seed)
+    return gen
+
+
 def recon_mse(gen, X):
     data = to_tensor(gen.scaler_.transform(X), gen.device_)
     with torch.no_grad():
@@ -78,13 +88,8 @@ def evaluate(name, seed, args):
     gen = fitted(name, seed, X, Path(args.cache), args.n_iter)
     out = {}
     for variant in VARIANTS:
-        if variant == "recomputed":  # as fit does at its end
-            fit_seed = seed_from_random_state(gen.random_state)
-            Xs = gen.scaler_.transform(X)
-            recompute_batch_norm(gen.module_, to_tensor(Xs, gen.device_), gen.batch_size,
-                                 make_generator(fit_seed, gen.device_),
-                                 forward=gen.module_.reconstruct)
-            gen.code_density_module_ = gen._fit_code_density(Xs, fit_seed)
+        if variant == "recomputed":
+            finish_as_fit_does(gen, X)
         samples = gen.sample(len(X), random_state=seed)
         b = repeat_metric(discriminative_score, X, samples, n_repeats=args.n_repeats,
                           random_state=seed)

@@ -31,9 +31,11 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FAITHFUL = {"latent_sampling": "prior", "prior_correlation": 0.0, "reconstruction_weight": 1.0}
 CONFIGS = {
     "default": ({}, "AvatarGenerator() defaults"),
-    "running-bn": ({"recompute_batch_norm": False},
-                   ("defaults, but eval mode keeps the batch-norm moving averages of training "
-                    "(the default before recompute_batch_norm)")),
+    "mixture-10": ({"code_mixture_components": 10},
+                   "defaults, but a code density of 10 mixture components (the default before 30)"),
+    "running-bn": ({"recompute_batch_norm": False, "code_mixture_components": 10},
+                   ("10 mixture components, and eval mode keeps the batch-norm moving averages "
+                    "of training (the default before recompute_batch_norm)")),
     "prior-sampling": ({"latent_sampling": "prior"},
                        "defaults, but samples decode prior draws (the paper's sampling)"),
     "rw10": ({"reconstruction_weight": 10.0},

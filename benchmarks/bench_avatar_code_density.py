@@ -1,0 +1,112 @@
+"""Size of AVATAR's fitted code density: mixture components, on the same trained networks.
+
+For each data set and fit seed, takes the fit cached by ``bench_avatar_batchnorm.py`` (fitting
+it when missing: ``AvatarGenerator(random_state=seed)`` with default networks), finishes it as
+``fit`` does (batch-norm statistics recomputed, code density refitted), and then, for every
+``--components`` value, refits only the code density with that many Gaussian components and
+scores the samples with the same sample and metric seeds. Also reports how close samples sit
+to the training data: the median distance from a sample to its nearest training window,
+divided by the median distance from a training window to its nearest other training window
+(about 1: no closer than real windows are to each other; well below 1: copies).
+
+    python benchmarks/bench_avatar_code_density.py --datasets sines --seeds 0 1 2 3 4 5 --write
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.neighbors import NearestNeighbors
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_avatar_batchnorm import finish_as_fit_does, fitted
+from bench_avatar_quality import load
+
+from benchmarks._report import command_line, machine_line, write_section
+from sktsgen.metrics import discriminative_score, repeat_metric
+from sktsgen.utils._torch import seed_from_random_state
+
+N_PROBE = 2000  # windows whose nearest-neighbour distances are measured
+
+
+def nn_ratio(X, samples, seed):
+    flat = X.reshape(len(X), -1)
+    nn = NearestNeighbors(n_neighbors=2).fit(flat)
+    probe = np.random.RandomState(seed).choice(len(X), min(N_PROBE, len(X)), replace=False)
+    real = np.median(nn.kneighbors(flat[probe])[0][:, 1])
+    fake = np.median(nn.kneighbors(samples.reshape(len(samples), -1)[probe],
+                                   n_neighbors=1)[0][:, 0])
+    return float(fake / real)
+
+
+def result_path(name, seed, components, args):
+    return (Path(args.cache)
+            / f"{name}-{seed}-pca{args.pca}-mix{components}-r{args.n_repeats}.json")
+
+
+def evaluate(name, seed, args):
+    todo = [c for c in args.components if not result_path(name, seed, c, args).exists()]
+    if todo and not args.cached_only:
+        X = load(name)
+        gen = finish_as_fit_does(fitted(name, seed, X, Path(args.cache)), X)
+        for c in todo:
+            gen.set_params(code_pca_components=args.pca, code_mixture_components=c)
+            gen.code_density_module_ = gen._fit_code_density(
+                gen.scaler_.transform(X), seed_from_random_state(gen.random_state))
+            samples = gen.sample(len(X), random_state=seed)
+            b = repeat_metric(discriminative_score, X, samples, n_repeats=args.n_repeats,
+                              random_state=seed)
+            out = {"disc": [float(v) for v in b.scores], "nn_ratio": nn_ratio(X, samples, 0)}
+            result_path(name, seed, c, args).write_text(json.dumps(out))
+            print(f"{name} seed {seed}, {c} components: disc {b.mean:.3f} ± {b.std:.3f}, "
+                  f"nearest-neighbour ratio {out['nn_ratio']:.2f}", flush=True)
+    return {c: json.loads(result_path(name, seed, c, args).read_text())
+            for c in args.components if result_path(name, seed, c, args).exists()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", nargs="+", default=["sines"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    ap.add_argument("--components", nargs="+", type=int, default=[10, 30, 50])
+    ap.add_argument("--pca", type=int, default=64, help="principal components of the codes")
+    ap.add_argument("--n-repeats", type=int, default=5)
+    ap.add_argument("--cache", default="/tmp/avatar_bn_cache")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cached-only", action="store_true",
+                    help="tabulate only what is already measured (- for the rest)")
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--note", default="")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    Path(args.cache).mkdir(parents=True, exist_ok=True)
+    pairs = [(name, seed) for name in args.datasets for seed in args.seeds]
+    rows = [(name, seed, evaluate(name, seed, args)) for name, seed in pairs]
+    rows = [row for row in rows if row[2]]
+    if not args.write:
+        return
+    head = " | ".join(f"{c} components" for c in args.components)
+    lines = ["## AvatarGenerator: size of the fitted code density", "",
+             f"Command: `{command_line()}`", "",
+             machine_line() + f" {args.pca} principal components of the codes; "
+             f"{args.n_repeats} discriminative runs per cell, the same sample and metric seeds "
+             "in every column; mean ± std (lower is better), and in brackets the "
+             "nearest-neighbour ratio (median distance from a sample to its nearest training "
+             "window over the same for real windows; below 1 means closer to copies).", "",
+             f"| data | fit seed | {head} |", "| --- | --- |" + " --- |" * len(args.components)]
+    for name, seed, out in rows:
+        cells = [f"{np.mean(out[c]['disc']):.3f} ± {np.std(out[c]['disc']):.3f} "
+                 f"({out[c]['nn_ratio']:.2f})" if c in out else "-" for c in args.components]
+        lines.append(f"| {name} | {seed} | " + " | ".join(cells) + " |")
+    if args.note:
+        lines += ["", args.note]
+    write_section("avatar-code-density", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
