@@ -100,24 +100,35 @@ def evaluate(name, seed, args):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser(doc):
+    """Options shared with bench_avatar_code_density.py, which reuses these cached fits."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=["sines"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--n-repeats", type=int, default=5)
-    ap.add_argument("--n-iter", type=int, default=None,
-                    help="iterations per stage (default: the estimator's)")
     ap.add_argument("--cache", default="/tmp/avatar_bn_cache")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cached-only", action="store_true",
-                    help="tabulate only the (data set, seed) pairs already measured")
+                    help="tabulate only what is already measured")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--note", default="")
+    return ap
+
+
+def parse(ap):
     args = ap.parse_args()
-    if args.write and args.n_iter is not None:
-        ap.error("--write tabulates fits with the default n_iter only")
     torch.set_num_threads(args.threads)
     Path(args.cache).mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main():
+    ap = parser(__doc__)
+    ap.add_argument("--n-iter", type=int, default=None,
+                    help="iterations per stage (default: the estimator's)")
+    args = parse(ap)
+    if args.write and args.n_iter is not None:
+        ap.error("--write tabulates fits with the default n_iter only")
     pairs = [(name, seed) for name in args.datasets for seed in args.seeds]
     if args.cached_only:
         pairs = [(name, seed) for name, seed in pairs if result_path(name, seed, args).exists()]

@@ -12,19 +12,17 @@ divided by the median distance from a training window to its nearest other train
     python benchmarks/bench_avatar_code_density.py --datasets sines --seeds 0 1 2 3 4 5 --write
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.neighbors import NearestNeighbors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_avatar_batchnorm import finish_as_fit_does, fitted
+from bench_avatar_batchnorm import finish_as_fit_does, fitted, parse, parser
 from bench_avatar_quality import load
 
 from benchmarks._report import command_line, machine_line, write_section
@@ -70,21 +68,10 @@ def evaluate(name, seed, args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", nargs="+", default=["sines"])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    ap = parser(__doc__)
     ap.add_argument("--components", nargs="+", type=int, default=[10, 30, 50])
     ap.add_argument("--pca", type=int, default=64, help="principal components of the codes")
-    ap.add_argument("--n-repeats", type=int, default=5)
-    ap.add_argument("--cache", default="/tmp/avatar_bn_cache")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--cached-only", action="store_true",
-                    help="tabulate only what is already measured (- for the rest)")
-    ap.add_argument("--write", action="store_true")
-    ap.add_argument("--note", default="")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    Path(args.cache).mkdir(parents=True, exist_ok=True)
+    args = parse(ap)
     pairs = [(name, seed) for name in args.datasets for seed in args.seeds]
     rows = [(name, seed, evaluate(name, seed, args)) for name, seed in pairs]
     rows = [row for row in rows if row[2]]
