@@ -6,7 +6,8 @@ as a pickle in ``--cache``), then compares, with the same metric seeds, the samp
   ``recompute_batch_norm`` existed), and
 - "recomputed": the same networks after ``recompute_batch_norm`` over the training windows
   and a refitted code density (of the fit's own size), which is exactly what ``fit`` does by
-  default (``sktsgen/generation/tests/test_avatar.py::test_fit_recomputes_batch_norm_after_training``).
+  default (``test_fit_recomputes_batch_norm_after_training`` in
+  ``sktsgen/generation/tests/test_avatar.py``).
 Also reports the eval-mode reconstruction MSE (scaled data, decoder + supervisor). Writes the
 "avatar-batchnorm" section of docs/benchmarks.md with ``--write``.
 

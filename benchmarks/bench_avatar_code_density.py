@@ -61,8 +61,8 @@ def evaluate(name, seed, args):
                               random_state=seed)
             out = {"disc": [float(v) for v in b.scores], "nn_ratio": nn_ratio(X, samples, 0)}
             result_path(name, seed, c, args).write_text(json.dumps(out))
-            print(f"{name} seed {seed}, {args.pca} PCs, {c} components: disc {b.mean:.3f} ± {b.std:.3f}, "
-                  f"nearest-neighbour ratio {out['nn_ratio']:.2f}", flush=True)
+            print(f"{name} seed {seed}, {args.pca} PCs, {c} components: "
+                  f"disc {b.mean:.3f} ± {b.std:.3f}, nearest-neighbour ratio {out['nn_ratio']:.2f}", flush=True)
     return {c: json.loads(result_path(name, seed, c, args).read_text())
             for c in args.components if result_path(name, seed, c, args).exists()}
 

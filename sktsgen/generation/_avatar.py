@@ -203,7 +203,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "score_n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
-        "n_jobs": [numbers.Integral, None],
+        # joblib's convention: 0 means nothing, so it is rejected here by name.
+        "n_jobs": [Interval(numbers.Integral, None, -1, closed="right"),
+                   Interval(numbers.Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -222,7 +224,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  reconstruction_weight=100.0, latent_sampling="fitted",
                  code_pca_components=64, code_mixture_components=30,
                  use_supervisor=True, use_distribution_loss=True, d_threshold=0.15,
-                 recompute_batch_norm=True, early_stopping=False, validation_fraction=0.1, validation_interval=250,
+                 recompute_batch_norm=True, early_stopping=False, validation_fraction=0.1,
+                 validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
                  device="cpu", n_jobs=None, verbose=0,
                  random_state=None):

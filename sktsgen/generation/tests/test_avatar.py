@@ -305,6 +305,12 @@ def test_any_n_samples_and_chunks(fitted, monkeypatch):
                                rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2"])
+def test_bad_n_jobs_is_rejected_by_name(X, n_jobs):
+    with pytest.raises(ValueError, match="n_jobs"):
+        tiny(n_iter=2, n_jobs=n_jobs).fit(X)
+
+
 @pytest.mark.parametrize("n_jobs", [2, -1])
 def test_n_jobs_gives_the_same_windows(fitted, monkeypatch, n_jobs):
     monkeypatch.setattr(AvatarGenerator, "_chunk_size", 7)  # several chunks per call
