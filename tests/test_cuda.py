@@ -74,6 +74,20 @@ def test_avatar_fits_samples_and_scores_on_cuda(X, dtype):
     assert 0.0 <= gen.score(X) <= 1.0
 
 
+def test_avatar_n_jobs_and_batch_norm_recompute_on_cuda(X):
+    # n_jobs is ignored on a GPU (one stream): the windows equal a one-job draw's.
+    gen = AvatarGenerator(device="cuda", **AVATAR).fit(X)
+    np.testing.assert_array_equal(gen.sample(700, random_state=3),
+                                  gen.set_params(n_jobs=2).sample(700, random_state=3))
+    moving_fit = AvatarGenerator(device="cuda", recompute_batch_norm=False, **AVATAR).fit(X)
+    moving = [m.running_mean for m in moving_fit.module_.modules()
+              if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    recomputed = [m.running_mean for m in gen.module_.modules()
+                  if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert moving and all(t.device.type == "cuda" for t in recomputed)
+    assert not all(torch.equal(a, b) for a, b in zip(moving, recomputed, strict=True))
+
+
 def test_avatar_warm_start_stays_on_cuda(X):
     gen = AvatarGenerator(device="cuda", warm_start=True, **AVATAR).fit(X)
     gen.set_params(n_iter=2).fit(X)
