@@ -4,7 +4,9 @@ For each data set and fit seed, takes the fit cached by ``bench_avatar_batchnorm
 it when missing: ``AvatarGenerator(random_state=seed)`` with default networks), finishes it as
 ``fit`` does (batch-norm statistics recomputed, code density refitted), and then, for every
 ``--components`` value, refits only the code density with that many Gaussian components and
-scores the samples with the same sample and metric seeds. Also reports how close samples sit
+scores the samples with the same sample and metric seeds; with ``--diffusion`` the density
+is a code diffusion (``latent_sampling="diffusion"``, default size) instead of a mixture,
+on ``--device``. Also reports how close samples sit
 to the training data: the median distance from a sample to its nearest training window,
 divided by the median distance from a training window to its nearest other training window
 (about 1: no closer than real windows are to each other; well below 1: copies).
@@ -17,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.neighbors import NearestNeighbors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,8 +46,8 @@ def nn_ratio(X, samples, seed):
 
 
 def result_path(name, seed, components, args):
-    return (Path(args.cache)
-            / f"{name}-{seed}-pca{args.pca}-mix{components}-r{args.n_repeats}.json")
+    kind = "diffusion" if args.diffusion else f"mix{components}"
+    return Path(args.cache) / f"{name}-{seed}-pca{args.pca}-{kind}-r{args.n_repeats}.json"
 
 
 def evaluate(name, seed, args):
@@ -52,13 +55,18 @@ def evaluate(name, seed, args):
     if todo and not args.cached_only:
         X = load(name)
         gen = finish_as_fit_does(fitted(name, seed, X, Path(args.cache)), X)
+        if args.device != "cpu":
+            gen.set_params(device=args.device)
+            gen.device_ = torch.device(args.device)
+            gen.module_.to(gen.device_)
         for c in todo:
-            gen.set_params(code_pca_components=args.pca, code_mixture_components=c)
+            gen.set_params(code_pca_components=args.pca, code_mixture_components=c,
+                           latent_sampling="diffusion" if args.diffusion else "fitted")
             gen.code_density_module_ = gen._fit_code_density(
                 gen.scaler_.transform(X), seed_from_random_state(gen.random_state))
             samples = gen.sample(len(X), random_state=seed)
             b = repeat_metric(discriminative_score, X, samples, n_repeats=args.n_repeats,
-                              random_state=seed)
+                              random_state=seed, device=args.device)
             out = {"disc": [float(v) for v in b.scores], "nn_ratio": nn_ratio(X, samples, 0)}
             result_path(name, seed, c, args).write_text(json.dumps(out))
             print(f"{name} seed {seed}, {args.pca} PCs, {c} components: "
@@ -71,6 +79,9 @@ def main():
     ap = parser(__doc__)
     ap.add_argument("--components", nargs="+", type=int, default=[10, 30, 50])
     ap.add_argument("--pca", type=int, default=64, help="principal components of the codes")
+    ap.add_argument("--diffusion", action="store_true",
+                    help="a code diffusion instead of mixtures (use --pca 128 --components 0)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda: density, samples, metric")
     args = parse(ap)
     pairs = [(name, seed) for name in args.datasets for seed in args.seeds]
     rows = [(name, seed, evaluate(name, seed, args)) for name, seed in pairs]

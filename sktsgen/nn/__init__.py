@@ -1,7 +1,8 @@
 """Pure torch modules (no scikit-learn in here). Windows are channel-last (batch, seq, feat)."""
 
+from ._code_diffusion import CodeDiffusion
 from ._code_mixture import CodeMixture
 from ._fast_gru import GRULayer
 from ._gru import GRUHead, GRUStepHead
 
-__all__ = ["CodeMixture", "GRUHead", "GRULayer", "GRUStepHead"]
+__all__ = ["CodeDiffusion", "CodeMixture", "GRUHead", "GRULayer", "GRUStepHead"]

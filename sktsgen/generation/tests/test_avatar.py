@@ -12,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.datasets import make_sines
 from sktsgen.generation import AvatarGenerator
+from sktsgen.nn import CodeDiffusion, CodeMixture
 from sktsgen.nn._avatar import AvatarNet, BNGRUStack, GRULayer, Prior
 from sktsgen.nn._functional import batch_variance
 from sktsgen.training._avatar import gated_step, train_avatar
@@ -327,17 +328,21 @@ def test_n_jobs_gives_the_same_windows(fitted, monkeypatch, n_jobs):
                                fitted.inverse_transform(serial[1]), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("latent_sampling", ["fitted", "prior"])
+DIFFUSION = {"diffusion_n_iter": 20, "diffusion_batch_size": 16, "diffusion_hidden_size": 8,
+             "diffusion_steps": 3}
+
+
+@pytest.mark.parametrize("latent_sampling", ["fitted", "diffusion", "prior"])
 def test_sample_equals_decoding_code_draws(X, latent_sampling):
-    gen = tiny(n_iter=3, latent_sampling=latent_sampling).fit(X)
+    gen = tiny(n_iter=3, latent_sampling=latent_sampling, **DIFFUSION).fit(X)
     if latent_sampling == "prior":
         assert gen.code_density_module_ is None
         source = gen.module_.prior
     else:
         source = gen.code_density_module_
+        assert isinstance(source, CodeMixture if latent_sampling == "fitted" else CodeDiffusion)
         # At most n_samples - 1 components, and no more than the flattened code size.
-        assert source.n_components == min(gen.code_pca_components, len(X) - 1,
-                                          X.shape[1] * gen.hidden_size_)
+        assert source.n_components == min(len(X) - 1, X.shape[1] * gen.hidden_size_)
     z = source.sample(6, 6, generator=make_generator(11))
     np.testing.assert_allclose(gen.inverse_transform(z.numpy().astype(np.float64)),
                                gen.sample(6, random_state=_seed_of(11)),
@@ -620,3 +625,42 @@ def test_cosine_schedule(X):
     assert not np.array_equal(const, cos)
     with pytest.raises(ValueError, match="lr_schedule"):
         tiny(lr_schedule="step").fit(X)
+
+
+@pytest.mark.parametrize("latent_sampling, expected", [("fitted", 64), ("diffusion", 128)])
+def test_code_pca_components_default_depends_on_the_density(latent_sampling, expected):
+    X = make_sines(200, seq_len=8, n_features=3, random_state=0)
+    gen = tiny(hidden_size=24, latent_sampling=latent_sampling, **DIFFUSION).fit(X)
+    assert gen.code_pca_components is None
+    assert gen.code_density_module_.n_components == expected
+    assert gen.set_params(code_pca_components=5).fit(X).code_density_module_.n_components == 5
+
+
+def test_diffusion_sampling_is_reproducible_portable_and_leaves_global_rng_alone(X):
+    state = torch.random.get_rng_state()
+    gen = tiny(latent_sampling="diffusion", **DIFFUSION).fit(X.astype(np.float32))
+    assert torch.equal(state, torch.random.get_rng_state())
+    curve = gen.history_["code_diffusion"]
+    assert curve["iteration"] == [0] and len(curve["loss"]) == 1  # every 100 iterations
+    S = gen.sample(50, random_state=4)
+    assert S.shape == (50, *X.shape[1:]) and S.dtype == np.float32 and np.isfinite(S).all()
+    again = tiny(latent_sampling="diffusion", **DIFFUSION).fit(X.astype(np.float32))
+    np.testing.assert_array_equal(again.sample(50, random_state=4), S)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(gen)).sample(50, random_state=4), S)
+    assert not np.array_equal(gen.sample(50, random_state=5), S)
+
+
+def test_early_stopping_with_diffusion_evaluates_through_a_mixture(X):
+    gen = tiny(n_iter=4, latent_sampling="diffusion", early_stopping=True,
+               validation_fraction=0.25, validation_interval=2, **DIFFUSION).fit(X)
+    assert len(gen.history_["validation"]["score"]) >= 1
+    # The evaluations fitted mixtures; the final density is the diffusion, trained once.
+    assert isinstance(gen.code_density_module_, CodeDiffusion)
+    assert len(gen.history_["code_diffusion"]["loss"]) == 1
+
+
+@pytest.mark.parametrize("param, value", [("diffusion_steps", 0), ("diffusion_steps", 1001),
+                                          ("diffusion_n_iter", 0), ("latent_sampling", "flow")])
+def test_bad_diffusion_parameters_are_rejected_by_name(X, param, value):
+    with pytest.raises(ValueError, match=param):
+        tiny(**{param: value}).fit(X)

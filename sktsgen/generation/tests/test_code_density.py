@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from sktsgen.generation._code_density import fit_code_mixture
-from sktsgen.nn import CodeMixture
+from sktsgen.generation._code_density import fit_code_diffusion, fit_code_mixture
+from sktsgen.nn import CodeDiffusion, CodeMixture
+from sktsgen.nn._code_diffusion import cosine_alpha_bar
 from sktsgen.utils._torch import make_generator
 
 
@@ -66,3 +67,82 @@ def test_code_mixture_rejects_inconsistent_shapes_and_lengths():
                       torch.eye(2)[None], seq_len=2, latent_size=3)
     with pytest.raises(ValueError, match="2 steps, not 5"):
         mix.sample(3, 5)
+
+
+def test_fit_code_diffusion_recovers_the_codes_distribution():
+    codes, label = mixture_codes(3000)
+    diffusion, history = fit_code_diffusion(
+        codes, n_components=2, hidden_size=64, n_iter=1500, batch_size=256, sampling_steps=25,
+        generator=make_generator(0), random_state=0)
+    assert isinstance(diffusion, CodeDiffusion) and not diffusion.training
+    assert diffusion.n_components == 2 and diffusion.explained_variance > 0.99
+    # The loss falls from the targets' own scale (the network starts predicting zero).
+    assert history["iteration"][0] == 0 and len(history["loss"]) == 15
+    assert history["loss"][0] > 0.95 and np.mean(history["loss"][-5:]) < 0.93
+    draws = diffusion.sample(4000, 4, generator=make_generator(1)).numpy()
+    assert draws.shape == (4000, 4, 3)
+    flat, real = draws.reshape(len(draws), -1), codes.reshape(len(codes), -1)
+    np.testing.assert_allclose(flat.mean(0), real.mean(0), atol=0.15)
+    # Both clusters come back in their proportions, with few draws in the gap between them.
+    axis = np.linalg.svd(real - real.mean(0), full_matrices=False)[2][0]
+    first, ref = flat @ axis, real @ axis
+    split = 0.5 * (ref[label].mean() + ref[~label].mean())
+    side = np.sign(ref[label].mean() - split)
+    assert abs(np.mean(side * (first - split) > 0) - 0.3) < 0.05
+    gap = np.abs(first - split) < 0.5 * np.abs(ref[label].mean() - split)
+    assert gap.mean() < 0.1
+
+
+def test_fit_code_diffusion_is_reproducible():
+    codes, _ = mixture_codes(200)
+    fits = [fit_code_diffusion(codes, n_components=3, hidden_size=16, n_iter=30, batch_size=32,
+                               sampling_steps=5, generator=make_generator(3), random_state=0)
+            for _ in range(2)]
+    torch.testing.assert_close(*(d.sample(20, generator=make_generator(1)) for d, _ in fits),
+                               rtol=0, atol=0)
+
+
+def test_cosine_schedule_goes_from_signal_to_noise():
+    ab = cosine_alpha_bar(1000)
+    assert ab.shape == (1000,) and (ab[1:] <= ab[:-1]).all() and ab[500] < 0.6
+    assert ab[0] > 0.999 and ab[-1] <= 1e-4
+
+
+def test_code_diffusion_loss_and_draws():
+    d = CodeDiffusion(torch.zeros(6), torch.eye(2, 6), torch.tensor([1.0, 3.0]), seq_len=2,
+                      latent_size=3, hidden_size=8, num_blocks=1, sampling_steps=4)
+    loss = d(torch.randn(16, 2), generator=make_generator(0))
+    assert loss.ndim == 0 and loss.requires_grad
+    # Zero-initialised output layer: the predicted velocity is 0, so the loss is the
+    # velocity's mean square (1 in expectation).
+    assert 0.5 < float(loss.detach()) < 1.5
+    z = d.sample(5, 2, generator=make_generator(0))
+    assert z.shape == (5, 2, 3)
+    # Draws lie in the span of the components, mapped back from whitened coordinates.
+    flat = z.reshape(5, -1)
+    torch.testing.assert_close(flat[:, 2:], torch.zeros(5, 4))
+    torch.testing.assert_close(d.coordinates(z) * d.scale, flat[:, :2])
+
+
+def test_code_diffusion_rejects_inconsistent_shapes_and_lengths():
+    with pytest.raises(ValueError, match="seq_len \\* latent_size"):
+        CodeDiffusion(torch.zeros(5), torch.eye(2, 5), torch.ones(2), seq_len=2, latent_size=3)
+    with pytest.raises(ValueError, match="scale must have shape \\(2,\\)"):
+        CodeDiffusion(torch.zeros(6), torch.eye(2, 6), torch.ones(3), seq_len=2, latent_size=3)
+    with pytest.raises(ValueError, match="sampling_steps"):
+        CodeDiffusion(torch.zeros(6), torch.eye(2, 6), torch.ones(2), seq_len=2, latent_size=3,
+                      n_timesteps=10, sampling_steps=11)
+    d = CodeDiffusion(torch.zeros(6), torch.eye(2, 6), torch.ones(2), seq_len=2, latent_size=3,
+                      hidden_size=8, num_blocks=1)
+    with pytest.raises(ValueError, match="2 steps, not 5"):
+        d.sample(3, 5)
+
+
+@pytest.mark.parametrize("n_iter", [1, 3, 4, 7])
+def test_fit_code_diffusion_trains_for_any_number_of_iterations(n_iter):
+    codes, _ = mixture_codes(50)
+    diffusion, history = fit_code_diffusion(
+        codes, n_components=3, hidden_size=8, n_iter=n_iter, batch_size=8, sampling_steps=2,
+        generator=make_generator(0), random_state=0)
+    assert history["iteration"] == [0] and np.isfinite(history["loss"]).all()
+    assert torch.isfinite(diffusion.sample(4, generator=make_generator(0))).all()
