@@ -18,6 +18,8 @@ import math
 import torch
 from torch import nn
 
+from ._code_basis import check_code_basis, check_code_length
+
 EMBEDDING_SIZE = 64  # sinusoidal features of the noise level
 
 
@@ -115,12 +117,7 @@ class CodeDiffusion(nn.Module):
                  num_blocks=4, n_timesteps=1000, sampling_steps=25):
         super().__init__()
         k = components.shape[0]
-        if mean.shape != (seq_len * latent_size,) or components.shape[1] != mean.shape[0]:
-            raise ValueError(
-                f"mean and components must span seq_len * latent_size = "
-                f"{seq_len * latent_size} values, got shapes {tuple(mean.shape)} and "
-                f"{tuple(components.shape)}."
-            )
+        check_code_basis(mean, components, seq_len, latent_size)
         if scale.shape != (k,):
             raise ValueError(f"scale must have shape ({k},), got {tuple(scale.shape)}.")
         if not 1 <= int(sampling_steps) <= int(n_timesteps):
@@ -164,9 +161,7 @@ class CodeDiffusion(nn.Module):
         ``seq_len`` is accepted for the interface of :class:`~sktsgen.nn._avatar.Prior` and
         must equal the fitted length. Call in eval mode.
         """
-        if seq_len is not None and int(seq_len) != self.seq_len:
-            raise ValueError(f"this diffusion models codes of {self.seq_len} steps, "
-                             f"not {seq_len}.")
+        check_code_length(seq_len, self.seq_len, "diffusion")
         dev = self.mean.device
         levels = torch.linspace(self.alpha_bar.shape[0] - 1, 0, self.sampling_steps,
                                 device=dev).round().long()

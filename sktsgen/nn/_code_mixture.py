@@ -12,6 +12,8 @@ estimator.
 import torch
 from torch import nn
 
+from ._code_basis import check_code_basis, check_code_length
+
 
 class CodeMixture(nn.Module):
     """Draws code sequences ``(n, seq_len, latent_size)`` from a fitted Gaussian mixture.
@@ -49,12 +51,7 @@ class CodeMixture(nn.Module):
     def __init__(self, mean, components, weights, means, scale_tril, seq_len, latent_size):
         super().__init__()
         k = components.shape[0]
-        if mean.shape != (seq_len * latent_size,) or components.shape[1] != mean.shape[0]:
-            raise ValueError(
-                f"mean and components must span seq_len * latent_size = "
-                f"{seq_len * latent_size} values, got shapes {tuple(mean.shape)} and "
-                f"{tuple(components.shape)}."
-            )
+        check_code_basis(mean, components, seq_len, latent_size)
         if means.shape != (weights.shape[0], k) or scale_tril.shape != (weights.shape[0], k, k):
             raise ValueError(
                 f"means and scale_tril must have shapes ({weights.shape[0]}, {k}) and "
@@ -77,8 +74,7 @@ class CodeMixture(nn.Module):
         ``seq_len`` is accepted for the interface of :class:`~sktsgen.nn._avatar.Prior` and
         must equal the fitted length.
         """
-        if seq_len is not None and int(seq_len) != self.seq_len:
-            raise ValueError(f"this mixture models codes of {self.seq_len} steps, not {seq_len}.")
+        check_code_length(seq_len, self.seq_len, "mixture")
         dev = self.mean.device
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         e = torch.randn(n, self.n_components, generator=generator, device=dev)

@@ -18,6 +18,18 @@ def mixture_codes(n, seq_len=4, latent=3, seed=0):
     return (coords @ basis + 0.01 * rng.randn(n, d)).reshape(n, seq_len, latent), label
 
 
+def assert_two_clusters(flat, real, label, share_tol, max_in_gap):
+    """Draws ``flat`` hold the smaller cluster of ``real`` in its share (0.3) and few points
+    in the gap between the clusters, along the codes' first principal axis."""
+    axis = np.linalg.svd(real - real.mean(0), full_matrices=False)[2][0]
+    first, ref = flat @ axis, real @ axis
+    split = 0.5 * (ref[label].mean() + ref[~label].mean())
+    side = np.sign(ref[label].mean() - split)
+    assert abs(np.mean(side * (first - split) > 0) - 0.3) < share_tol
+    gap = np.abs(first - split) < 0.5 * np.abs(ref[label].mean() - split)
+    assert gap.mean() < max_in_gap
+
+
 def test_fit_code_mixture_recovers_the_codes_distribution():
     codes, label = mixture_codes(3000)
     mix = fit_code_mixture(codes, n_components=2, n_mixture=2, random_state=0)
@@ -29,13 +41,7 @@ def test_fit_code_mixture_recovers_the_codes_distribution():
     np.testing.assert_allclose(flat.mean(0), real.mean(0), atol=0.06)
     np.testing.assert_allclose(np.cov(flat.T), np.cov(real.T), atol=0.1)
     # Both clusters come back in their proportions (a single Gaussian would fill the gap).
-    first = flat @ np.linalg.svd(real - real.mean(0), full_matrices=False)[2][0]
-    ref = real @ np.linalg.svd(real - real.mean(0), full_matrices=False)[2][0]
-    split = 0.5 * (ref[label].mean() + ref[~label].mean())
-    side = np.sign(ref[label].mean() - split)
-    assert abs(np.mean(side * (first - split) > 0) - 0.3) < 0.02
-    gap = np.abs(first - split) < 0.5 * np.abs(ref[label].mean() - split)
-    assert gap.mean() < 0.05
+    assert_two_clusters(flat, real, label, share_tol=0.02, max_in_gap=0.05)
 
 
 def test_fit_code_mixture_caps_components_for_few_windows():
@@ -83,14 +89,7 @@ def test_fit_code_diffusion_recovers_the_codes_distribution():
     assert draws.shape == (4000, 4, 3)
     flat, real = draws.reshape(len(draws), -1), codes.reshape(len(codes), -1)
     np.testing.assert_allclose(flat.mean(0), real.mean(0), atol=0.15)
-    # Both clusters come back in their proportions, with few draws in the gap between them.
-    axis = np.linalg.svd(real - real.mean(0), full_matrices=False)[2][0]
-    first, ref = flat @ axis, real @ axis
-    split = 0.5 * (ref[label].mean() + ref[~label].mean())
-    side = np.sign(ref[label].mean() - split)
-    assert abs(np.mean(side * (first - split) > 0) - 0.3) < 0.05
-    gap = np.abs(first - split) < 0.5 * np.abs(ref[label].mean() - split)
-    assert gap.mean() < 0.1
+    assert_two_clusters(flat, real, label, share_tol=0.05, max_in_gap=0.1)
 
 
 def test_fit_code_diffusion_is_reproducible():
