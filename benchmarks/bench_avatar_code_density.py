@@ -16,6 +16,7 @@ divided by the median distance from a training window to its nearest other train
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,15 +63,21 @@ def evaluate(name, seed, args):
         for c in todo:
             gen.set_params(code_pca_components=args.pca, code_mixture_components=c,
                            latent_sampling="diffusion" if args.diffusion else "fitted")
+            start = time.perf_counter()
             gen.code_density_module_ = gen._fit_code_density(
                 gen.scaler_.transform(X), seed_from_random_state(gen.random_state))
+            fit_s, start = time.perf_counter() - start, time.perf_counter()
             samples = gen.sample(len(X), random_state=seed)
+            sample_s = time.perf_counter() - start
             b = repeat_metric(discriminative_score, X, samples, n_repeats=args.n_repeats,
                               random_state=seed, device=args.device)
-            out = {"disc": [float(v) for v in b.scores], "nn_ratio": nn_ratio(X, samples, 0)}
+            out = {"disc": [float(v) for v in b.scores], "nn_ratio": nn_ratio(X, samples, 0),
+                   "density_fit_s": fit_s, "windows_per_s": len(X) / sample_s}
             result_path(name, seed, c, args).write_text(json.dumps(out))
-            print(f"{name} seed {seed}, {args.pca} PCs, {c} components: "
-                  f"disc {b.mean:.3f} ± {b.std:.3f}, nearest-neighbour ratio {out['nn_ratio']:.2f}", flush=True)
+            density = "a code diffusion" if args.diffusion else f"{c} components"
+            print(f"{name} seed {seed}, {args.pca} PCs, {density}: disc {b.mean:.3f} ± "
+                  f"{b.std:.3f}, nearest-neighbour ratio {out['nn_ratio']:.2f}, density fit "
+                  f"{fit_s:.0f} s, sampling {out['windows_per_s']:.0f} windows/s", flush=True)
     return {c: json.loads(result_path(name, seed, c, args).read_text())
             for c in args.components if result_path(name, seed, c, args).exists()}
 

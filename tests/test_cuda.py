@@ -88,6 +88,16 @@ def test_avatar_n_jobs_and_batch_norm_recompute_on_cuda(X):
     assert not all(torch.equal(a, b) for a, b in zip(moving, recomputed, strict=True))
 
 
+def test_avatar_code_diffusion_on_cuda(X):
+    gen = AvatarGenerator(device="cuda", latent_sampling="diffusion", diffusion_n_iter=20,
+                          diffusion_batch_size=16, diffusion_hidden_size=8, diffusion_steps=3,
+                          **AVATAR).fit(X)
+    assert_on(gen, "cuda")
+    S = gen.sample(100, random_state=2)
+    assert np.isfinite(S).all()
+    np.testing.assert_array_equal(S, gen.sample(100, random_state=2))
+
+
 def test_avatar_warm_start_stays_on_cuda(X):
     gen = AvatarGenerator(device="cuda", warm_start=True, **AVATAR).fit(X)
     gen.set_params(n_iter=2).fit(X)
