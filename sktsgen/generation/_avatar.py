@@ -175,7 +175,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Internal [0, 1] scaling.
     history_ : dict
         Loss curves per stage (``"autoencoder"``, ``"supervisor"``, ``"joint"``) and, with
-        early stopping, ``"validation"`` (iterations, scores, best iteration and score).
+        early stopping, ``"validation"`` (iterations, scores, best iteration and score);
+        with ``latent_sampling="diffusion"``, ``"code_diffusion"`` (its loss every 100
+        iterations).
     hidden_size_ : int
     n_iter_ : int
         Joint-stage iterations run (fewer than ``n_iter`` after early stopping; summed over
