@@ -11,7 +11,7 @@ from sklearn.base import clone
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = ["generation", "over_sampling", "models", "metrics", "datasets", "preprocessing",
-               "utils", "plotting"]
+               "utils", "plotting", "nn"]
 
 
 def _public_objects():

@@ -152,7 +152,13 @@ class GRULayer(nn.GRU):
     """Single-layer GRU on time-major input ``(seq_len, batch, input_size)`` with the fast
     hand-written backward of :class:`_GRULayerFn` on CPU (cuDNN on GPU); parameters and
     initialisation are those of ``nn.GRU(input_size, hidden_size)``, so results match it
-    to rounding."""
+    to rounding.
+
+    Parameters
+    ----------
+    input_size : int
+    hidden_size : int
+    """
 
     def __init__(self, input_size, hidden_size):
         super().__init__(input_size, hidden_size)

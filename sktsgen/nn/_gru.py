@@ -36,6 +36,15 @@ class GRUStepHead(nn.Module):
     """GRU stack with a linear layer at every step: (batch, seq, in) -> (batch, seq, out).
 
     ``activation="sigmoid"`` gives the predictive score's post-hoc predictor.
+
+    Parameters
+    ----------
+    n_features : int
+    hidden_size : int
+    n_outputs : int, default=1
+    num_layers : int, default=1
+    activation : {None, "sigmoid"}, default=None
+        Applied to every step's output.
     """
 
     def __init__(self, n_features, hidden_size, n_outputs=1, num_layers=1, activation=None):
