@@ -101,11 +101,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         decoded prior draws miss the data where decoded fitted draws do not.
         ``"diffusion"``: a denoising diffusion model (:class:`sktsgen.nn.CodeDiffusion`)
         is trained on the whitened principal coordinates instead, for
-        ``diffusion_n_iter`` iterations. It models many-channel codes far better (Energy,
-        measured on a GPU: discriminative .22 to .32 against the mixture's .38; see the
-        user guide), but its training takes about 2 minutes on a GPU and most of an hour
-        on 2 CPU cores, and each drawn window costs about 100 times the decoding; use it
-        with ``device="cuda"``.
+        ``diffusion_n_iter`` iterations. It models many-channel codes far better (Energy:
+        discriminative .29 against the mixture's .38; see the user guide), but its
+        training takes about 2 minutes on a GPU and about an hour on 2 CPU cores, and
+        sampling is about 70 times slower (717 windows/s on 2 CPU cores); use it with
+        ``device="cuda"``.
     code_pca_components : int, default=None
         Principal components of the flattened codes kept by the fitted density (at most
         ``n_samples - 1`` and ``seq_len * hidden_size_``). None: 64 for ``"fitted"``, 128
