@@ -37,12 +37,9 @@ def fit_code_mixture(codes, *, n_components, n_mixture, random_state):
         On the CPU, in float32. Its ``explained_variance`` attribute is the fraction of the
         codes' variance the kept components hold.
     """
-    n, seq_len, latent = codes.shape
-    flat = np.asarray(codes, dtype=np.float64).reshape(n, -1)
-    k = int(max(1, min(n_components, n - 1, flat.shape[1])))
-    pca = PCA(n_components=k, random_state=random_state).fit(flat)
-    coords = pca.transform(flat)
-    c = int(max(1, min(n_mixture, n // (k + 1))))
+    _, seq_len, latent = codes.shape
+    pca, coords = _principal_coordinates(codes, n_components, random_state)
+    c = int(max(1, min(n_mixture, len(codes) // (pca.n_components_ + 1))))
     gmm = GaussianMixture(c, covariance_type="full", reg_covar=REG_COVAR, max_iter=200,
                           random_state=random_state)
     with warnings.catch_warnings():
@@ -83,11 +80,8 @@ def fit_code_diffusion(codes, *, n_components, hidden_size, n_iter, batch_size, 
     history : dict
         Its training loss curve.
     """
-    n, seq_len, latent = codes.shape
-    flat = np.asarray(codes, dtype=np.float64).reshape(n, -1)
-    k = int(max(1, min(n_components, n - 1, flat.shape[1])))
-    pca = PCA(n_components=k, random_state=random_state).fit(flat)
-    coords = pca.transform(flat)
+    _, seq_len, latent = codes.shape
+    pca, coords = _principal_coordinates(codes, n_components, random_state)
     # A floor keeps directions without variance (constant codes) finite once whitened.
     scale = np.maximum(coords.std(axis=0), 1e-6)
     with torch_seed(random_state, generator.device):  # initial weights, global RNG untouched
@@ -100,6 +94,16 @@ def fit_code_diffusion(codes, *, n_components, hidden_size, n_iter, batch_size, 
         verbose=verbose)
     diffusion.explained_variance = float(pca.explained_variance_ratio_.sum())
     return diffusion, history
+
+
+def _principal_coordinates(codes, n_components, random_state):
+    """PCA of the flattened codes, keeping at most ``n_samples - 1`` and the flattened size
+    of components; returns the fitted PCA and the codes' coordinates."""
+    n = len(codes)
+    flat = np.asarray(codes, dtype=np.float64).reshape(n, -1)
+    k = int(max(1, min(n_components, n - 1, flat.shape[1])))
+    pca = PCA(n_components=k, random_state=random_state).fit(flat)
+    return pca, pca.transform(flat)
 
 
 def _tensor(a):

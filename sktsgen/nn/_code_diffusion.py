@@ -2,15 +2,15 @@
 
 Where a window's codes span many dimensions (Energy: 24 steps x 28 units), a Gaussian mixture
 on a few principal components loses detail the decoder needs. A diffusion model (Ho et al.,
-2020, DDPM) is a far more flexible density: a network learns to predict the noise added to
-whitened principal coordinates at every noise level of a cosine schedule (Nichol & Dhariwal,
-2021), and new coordinates come from pure noise by deterministic DDIM steps (Song et al.,
-2021), a few dozen instead of the thousand of training. The network predicts the velocity
+2020, DDPM) is a far more flexible density: whitened principal coordinates are noised at
+every level of a cosine schedule (Nichol & Dhariwal, 2021), a network learns to undo it, and
+new coordinates come from pure noise by deterministic DDIM steps (Song et al., 2021), a few
+dozen instead of the thousand of training. The network predicts the velocity
 ``v = sqrt(a) * noise - sqrt(1 - a) * x`` (Salimans & Ho, 2022) rather than the noise: a
 noise prediction must be divided by ``sqrt(a)``, about .003 at the last level, to give the
 clean coordinates, and a small network's error there made a toy model's draws 50 times too
-wide; velocities give both clean coordinates and noise without a division. ``forward`` returns the training loss;
-the loop that minimises it lives in :mod:`sktsgen.training`.
+wide; velocities give both clean coordinates and noise without a division. ``forward``
+returns the training loss; the loop that minimises it lives in :mod:`sktsgen.training`.
 """
 
 import math
@@ -108,7 +108,7 @@ class CodeDiffusion(nn.Module):
     >>> d, k = 3 * 2, 4
     >>> diffusion = CodeDiffusion(torch.zeros(d), torch.eye(k, d), torch.ones(k), seq_len=3,
     ...                           latent_size=2, hidden_size=16, num_blocks=1)
-    >>> loss = diffusion(torch.randn(8, k))      # noise-prediction loss to minimise
+    >>> loss = diffusion(torch.randn(8, k))      # velocity-prediction loss to minimise
     >>> diffusion.sample(5, generator=torch.Generator().manual_seed(0)).shape
     torch.Size([5, 3, 2])
     """

@@ -8,7 +8,7 @@ iterations, so the loop never waits for the host.
 
 import torch
 
-from ._common import LossHistory, ProgressBar, make_adam
+from ._common import LossHistory, ProgressBar, batch_indices, make_adam
 
 INDEX_BLOCK = 500  # iterations whose batch indices are drawn at once
 
@@ -48,15 +48,15 @@ def train_code_diffusion(module, coords, *, n_iter, batch_size, learning_rate, g
     if n_iter >= 4:  # a warm-up of 5%, at least 2 iterations; a very short run keeps one rate
         schedule = torch.optim.lr_scheduler.OneCycleLR(
             opt, learning_rate, total_steps=n_iter, pct_start=max(0.05, 2.0 / n_iter))
-    averaged = [p.detach().clone() for p in params]
+    # Detached views share storage with the parameters, so they follow every optimizer step.
+    current = [p.detach() for p in params]
+    averaged = [p.clone() for p in current]
     hist, bar = LossHistory(history_every), ProgressBar(n_iter, "code diffusion", verbose)
-    batch = min(int(batch_size), coords.shape[0])
     module.train()
     for start in range(0, n_iter, INDEX_BLOCK):
-        block = min(INDEX_BLOCK, n_iter - start)
-        idx = torch.randint(0, coords.shape[0], (block, batch), generator=generator,
-                            device=coords.device)
-        for j in range(block):
+        idx = batch_indices(coords.shape[0], batch_size, min(INDEX_BLOCK, n_iter - start),
+                            generator, coords.device)
+        for j in range(len(idx)):
             loss = module(coords[idx[j]], generator=generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -64,11 +64,10 @@ def train_code_diffusion(module, coords, *, n_iter, batch_size, learning_rate, g
             if schedule is not None:
                 schedule.step()
             with torch.no_grad():
-                torch._foreach_lerp_(averaged, [p.detach() for p in params], 1.0 - ema_decay)
+                torch._foreach_lerp_(averaged, current, 1.0 - ema_decay)
             hist.record(start + j, loss=loss)
             bar.update(start + j, {"loss": loss.detach()})
-    with torch.no_grad():
-        for p, a in zip(params, averaged, strict=True):
-            p.copy_(a)
+    for p, a in zip(current, averaged, strict=True):
+        p.copy_(a)
     module.eval()
     return hist.to_dict()
