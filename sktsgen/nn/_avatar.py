@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._fast_gru import GRULayer, augmented_gru_weights, half_state_recurrence, with_ones_row
+from ._fast_gru import GRULayer, half_state_linear, half_state_stack, inference_on_cpu
 from ._functional import batch_variance
 
 _ACTIVATIONS = {"sigmoid": torch.sigmoid, "identity": None}
@@ -70,33 +70,22 @@ class BNGRUStack(nn.Module):
 
     def _can_fold(self):
         """Inference on a CPU with fixed batch-norm statistics (sampling, transforms)."""
-        return (not self.training and not torch.is_grad_enabled()
-                and self.out.weight.device.type == "cpu"
-                and (self.norms is None or all(bn.running_var is not None for bn in self.norms)))
+        return inference_on_cpu(self) and (
+            self.norms is None or all(bn.running_var is not None for bn in self.norms))
 
     def _folded_forward(self, x):
-        """The function of the layer-by-layer path, feature-major in half coordinates (see
-        ``half_state_recurrence``), with every batch norm and each layer's way back from
-        half coordinates folded into the next weights."""
-        batch = x.shape[0]
-        xa = with_ones_row(x.transpose(0, 1))
-        for i, gru in enumerate(self.grus):
-            # This layer's input as x * scale + shift: above the first layer, x is the
-            # layer below's u = (h + 1) / 2.
-            scale, shift = (1.0, None) if i == 0 else (2.0, xa.new_full((gru.input_size,), -1.0))
-            if self.norms is not None:
-                bn = self.norms[i]
+        """The function of the layer-by-layer path through ``half_state_stack``: every batch
+        norm folded into the weights of the layer it feeds."""
+        affines = None
+        if self.norms is not None:
+            affines = []
+            for bn in self.norms:
                 a = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-                c = bn.bias - bn.running_mean * a
-                scale, shift = a * scale, (c if shift is None else a * shift + c)
-            weights = augmented_gru_weights(gru.weight_ih_l0, gru.weight_hh_l0,
-                                            gru.bias_ih_l0, gru.bias_hh_l0, scale, shift)
-            xa = half_state_recurrence(xa, *weights)[1:]
-        # out(h) = 2 W u + (b - W 1), the bias as the weight of the ones row.
-        w = self.out.weight
-        w_out = torch.cat([2 * w, (self.out.bias - w.sum(1))[:, None]], 1)
+                affines.append((a, bn.bias - bn.running_mean * a))
+        layers = [(g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0) for g in self.grus]
+        y = half_state_linear(self.out, half_state_stack(x, layers, affines))
         # Activated before the padding is cut off: see with_ones_row.
-        return self._activate(torch.matmul(w_out, xa))[..., :batch].permute(2, 0, 1)
+        return self._activate(y)[..., : x.shape[0]].permute(2, 0, 1)
 
 
 class Prior(nn.Module):

@@ -8,9 +8,11 @@ The candidate gate is computed as ``tanh(a) = 2 sigmoid(2 a) - 1``: torch's CPU 
 scalar code (about 2.5 ns per element here against 0.45 ns for the vectorised ``sigmoid``), and
 the factor 2 is folded into the candidate rows of the weights once per call.
 
-Inference of whole stacks over large chunks (sampling, ``transform``) has its own recurrence,
-:func:`half_state_recurrence`: feature-major, five operations per step, biases and the
-surrounding affine maps folded into the weights. At 2,048 windows a layer-step costs about
+Inference of whole stacks (eval mode, no gradients, CPU: AVATAR's sampling and ``transform``,
+``GRUHead``/``GRUStepHead`` predictions) has its own recurrence, :func:`half_state_recurrence`
+driven by :func:`half_state_stack`: feature-major, five operations per step, biases and the
+surrounding affine maps folded into the weights, the batch padded so that a window's outputs
+do not depend on its batch. At 2,048 windows a layer-step costs about
 150 ns per window against 165-220 ns for the batch-major loop, which stays the faster one at
 training's 128-window batches.
 """
@@ -158,6 +160,58 @@ def half_state_recurrence(xa, w_in, w_rec):
             torch.lerp(g_t[2 * hid:], pre_n, r, out=s).sigmoid_()
             torch.lerp(s, u[:hid], z, out=states[t + 1, :hid])
     return states
+
+
+def inference_on_cpu(module):
+    """Whether ``module`` runs inference on a CPU: eval mode, no gradients. Its GRU stacks
+    then go through :func:`half_state_stack` (batch norms with fixed statistics, no dropout)."""
+    weight = next(module.parameters())
+    return not module.training and not torch.is_grad_enabled() and weight.device.type == "cpu"
+
+
+def gru_layers(gru):
+    """``(w_ih, w_hh, b_ih, b_hh)`` of every layer of a one-directional ``torch.nn.GRU``."""
+    return [tuple(getattr(gru, f"{name}_l{k}")
+                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            for k in range(gru.num_layers)]
+
+
+def half_state_stack(x, layers, affines=None):
+    """Inference of a GRU stack: the top layer's states, feature-major, in half coordinates.
+
+    Parameters
+    ----------
+    x : Tensor of shape (batch, seq_len, n_in)
+        Batch-first windows.
+    layers : list of tuple
+        ``(w_ih, w_hh, b_ih, b_hh)`` per layer, bottom first.
+    affines : list of (scale, shift) or None, default=None
+        Per layer, a map ``x * scale + shift`` of its input (a batch norm in eval mode).
+
+    Returns
+    -------
+    states : Tensor of shape (seq_len, hid + 1, padded)
+        ``u = (h + 1) / 2`` of the top layer at every step, ones in the last row, the batch
+        padded (see :func:`with_ones_row`): read a linear layer on ``h`` with
+        :func:`half_state_linear`.
+    """
+    xa = with_ones_row(x.transpose(0, 1))
+    for i, weights in enumerate(layers):
+        scale, shift = affines[i] if affines is not None else (1.0, None)
+        if i > 0:  # the layer below hands over u: h = 2 u - 1
+            n_in = weights[0].shape[1]
+            shift = -scale * xa.new_ones(n_in) + (0.0 if shift is None else shift)
+            scale = 2.0 * scale
+        xa = half_state_recurrence(xa, *augmented_gru_weights(*weights, scale, shift))[1:]
+    return xa
+
+
+def half_state_linear(linear, states):
+    """``linear`` applied to ``h = 2 u - 1`` for states from :func:`half_state_stack`:
+    ``(..., hid + 1, padded)`` -> ``(..., out_features, padded)``, the bias as the weight of
+    the ones row."""
+    w = linear.weight
+    return torch.matmul(torch.cat([2 * w, (linear.bias - w.sum(1))[:, None]], 1), states)
 
 
 def _backward_steps(dy, x, w_ih, w_hh, gh, rz, n, hs, need_x=True, need_w=True):

@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from ._fast_gru import gru_layers, half_state_linear, half_state_stack, inference_on_cpu
+
 
 class GRUHead(nn.Module):
     """GRU stack whose last hidden state goes through a linear layer: one vector per window.
@@ -28,6 +30,9 @@ class GRUHead(nn.Module):
 
     def forward(self, x):
         """``x``: (batch, seq_len, n_features) -> (batch, n_outputs)."""
+        if inference_on_cpu(self):  # about twice as fast as nn.GRU's kernel; see _fast_gru
+            last = half_state_stack(x, gru_layers(self.gru))[-1]
+            return half_state_linear(self.out, last)[:, : x.shape[0]].t()
         _, h = self.gru(x)
         return self.out(h[-1])
 
@@ -54,6 +59,12 @@ class GRUStepHead(nn.Module):
         self.activation = activation
 
     def forward(self, x):
+        """``x``: (batch, seq_len, n_features) -> (batch, seq_len, n_outputs)."""
+        if inference_on_cpu(self):  # as in GRUHead; activated before the padding is cut off
+            y = self._activate(half_state_linear(self.out, half_state_stack(x, gru_layers(self.gru))))
+            return y[..., : x.shape[0]].permute(2, 0, 1)
         y, _ = self.gru(x)
-        y = self.out(y)
+        return self._activate(self.out(y))
+
+    def _activate(self, y):
         return torch.sigmoid(y) if self.activation == "sigmoid" else y

@@ -178,3 +178,36 @@ def test_private_fit_with_hook_validates_parameters_and_uses_the_hook():
     assert calls == [32, 8, 32, 8]
     with pytest.raises(ValueError, match="batch_size"):
         GRURegressor(batch_size=0)._fit(X, y, augment=hook)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_heads_inference_matches_nn_gru(num_layers):
+    # Eval mode without gradients on a CPU runs the folded recurrence of sktsgen.nn._fast_gru.
+    from sktsgen.nn import GRUHead, GRUStepHead
+    from sktsgen.nn._fast_gru import inference_on_cpu
+
+    torch.manual_seed(0)
+    x = torch.randn(37, 9, 4, dtype=torch.float64)
+    for head in (GRUHead(4, 5, num_layers, n_outputs=3),
+                 GRUStepHead(4, 5, n_outputs=2, num_layers=num_layers, activation="sigmoid")):
+        head = head.double().eval()
+        want = head(x)  # with gradients: nn.GRU
+        with torch.no_grad():
+            assert inference_on_cpu(head)
+            got = head(x)
+        assert got.shape == want.shape
+        torch.testing.assert_close(got, want)
+
+
+def test_predictions_do_not_depend_on_their_batch():
+    # Bit for bit: the inference pads the batch (see sktsgen.nn._fast_gru.with_ones_row).
+    X, y = _regression_data(n=90)
+    for est, target in ((GRURegressor(**{**TINY, "max_iter": 2}), y),
+                        (GRUClassifier(**{**TINY, "max_iter": 2}), y > 100)):
+        est.fit(X, target)
+        full = est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+        rng = np.random.RandomState(0)
+        for _ in range(10):
+            idx = rng.permutation(len(X))[: rng.randint(1, len(X) + 1)]
+            part = est.predict_proba(X[idx]) if hasattr(est, "predict_proba") else est.predict(X[idx])
+            np.testing.assert_array_equal(part, full[idx])
