@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._fast_gru import GRULayer, half_state_linear, half_state_stack, inference_on_cpu
+from ._fast_gru import GRULayer, half_state_stack, half_state_step_outputs, inference_on_cpu
 from ._functional import batch_variance
 
 _ACTIVATIONS = {"sigmoid": torch.sigmoid, "identity": None}
@@ -62,9 +62,7 @@ class BNGRUStack(nn.Module):
                 # Statistics over batch and time, per channel.
                 x = self.norms[i](x.view(t * b, -1)).view(t, b, -1)
             x = gru(x)
-        return self._activate(self.out(x).transpose(0, 1))
-
-    def _activate(self, y):
+        y = self.out(x).transpose(0, 1)
         act = _ACTIVATIONS[self.activation]
         return act(y) if act is not None else y
 
@@ -83,9 +81,8 @@ class BNGRUStack(nn.Module):
                 a = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
                 affines.append((a, bn.bias - bn.running_mean * a))
         layers = [(g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0) for g in self.grus]
-        y = half_state_linear(self.out, half_state_stack(x, layers, affines))
-        # Activated before the padding is cut off: see with_ones_row.
-        return self._activate(y)[..., : x.shape[0]].permute(2, 0, 1)
+        return half_state_step_outputs(self.out, half_state_stack(x, layers, affines),
+                                       x.shape[0], _ACTIVATIONS[self.activation])
 
 
 class Prior(nn.Module):

@@ -12,9 +12,9 @@ Inference of whole stacks (eval mode, no gradients, CPU: AVATAR's sampling and `
 ``GRUHead``/``GRUStepHead`` predictions) has its own recurrence, :func:`half_state_recurrence`
 driven by :func:`half_state_stack`: feature-major, five operations per step, biases and the
 surrounding affine maps folded into the weights, the batch padded so that a window's outputs
-do not depend on its batch. At 2,048 windows a layer-step costs about
-150 ns per window against 165-220 ns for the batch-major loop, which stays the faster one at
-training's 128-window batches.
+do not depend on its batch. At 2,048 windows a layer-step costs about 150 ns per window
+against 165-220 ns for the batch-major loop, which stays the faster one at training's
+128-window batches.
 """
 
 import torch
@@ -212,6 +212,17 @@ def half_state_linear(linear, states):
     the ones row."""
     w = linear.weight
     return torch.matmul(torch.cat([2 * w, (linear.bias - w.sum(1))[:, None]], 1), states)
+
+
+def half_state_step_outputs(linear, states, batch, activation=None):
+    """Batch-first ``(batch, seq_len, out_features)``: ``linear`` on every step of the states
+    of :func:`half_state_stack`, then ``activation`` (a callable or None). The activation
+    runs before the padding columns are cut off, so its kernel never ends a row in scalar
+    code (see :func:`with_ones_row`)."""
+    y = half_state_linear(linear, states)
+    if activation is not None:
+        y = activation(y)
+    return y[..., :batch].permute(2, 0, 1)
 
 
 def _backward_steps(dy, x, w_ih, w_hh, gh, rz, n, hs, need_x=True, need_w=True):

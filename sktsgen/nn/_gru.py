@@ -3,7 +3,13 @@
 import torch
 from torch import nn
 
-from ._fast_gru import gru_layers, half_state_linear, half_state_stack, inference_on_cpu
+from ._fast_gru import (
+    gru_layers,
+    half_state_linear,
+    half_state_stack,
+    half_state_step_outputs,
+    inference_on_cpu,
+)
 
 
 class GRUHead(nn.Module):
@@ -60,11 +66,9 @@ class GRUStepHead(nn.Module):
 
     def forward(self, x):
         """``x``: (batch, seq_len, n_features) -> (batch, seq_len, n_outputs)."""
-        if inference_on_cpu(self):  # as in GRUHead; activated before the padding is cut off
-            y = self._activate(half_state_linear(self.out, half_state_stack(x, gru_layers(self.gru))))
-            return y[..., : x.shape[0]].permute(2, 0, 1)
-        y, _ = self.gru(x)
-        return self._activate(self.out(y))
-
-    def _activate(self, y):
-        return torch.sigmoid(y) if self.activation == "sigmoid" else y
+        activation = torch.sigmoid if self.activation == "sigmoid" else None
+        if inference_on_cpu(self):  # as in GRUHead
+            return half_state_step_outputs(self.out, half_state_stack(x, gru_layers(self.gru)),
+                                           x.shape[0], activation)
+        y = self.out(self.gru(x)[0])
+        return activation(y) if activation is not None else y
