@@ -51,15 +51,20 @@ CLASSIC = {  # method name -> class name in sktsgen.over_sampling
     "magnitude warping": "MagnitudeWarpingOverSampler",
     "time warping": "TimeWarpingOverSampler",
 }
+# Appliances, the target, is the first column of the CSV, so channel 0 of the windows.
+TARGET_CHANNEL = 0
 LATENT = {
     "random latent": {"perturbation": "random"},
     "latent adversarial": {},
+    # The target's own history copied from the source (see docs/over_sampling.md).
+    "latent adversarial, target kept": {"keep_features": [TARGET_CHANNEL]},
 }
 
 
 def load_task(path):
     """Training and test windows of the Energy task, and the rare threshold."""
     df = pd.read_csv(path).drop(columns=["rv1", "rv2"])
+    assert df.columns[TARGET_CHANNEL] == "Appliances", df.columns[:3]
     X, y = make_windowed_target(df, input_length=INPUT_LENGTH, horizon=HORIZON,
                                 target="Appliances")
     split = int(TRAIN_FRACTION * len(df))

@@ -79,6 +79,13 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         The paper's module (0) learns to ignore its noise input, so the new windows of one
         source are nearly identical; 1 is ``perturbation="random"``. See
         ``docs/over_sampling.md``.
+    keep_features : array-like of int or bool, default=None
+        Channels that every new window copies unchanged from its source window, as indices
+        or as a boolean mask over the ``n_features`` channels; the perturbation can only act
+        through the other channels, in training as in generation. For a regression target
+        whose own history is one of the channels, keeping that channel stops the adversary
+        from making rare windows look ordinary while they keep their rare targets (see
+        ``docs/over_sampling.md`` for the measured effect). ``None`` perturbs every channel.
     recompute_batch_norm : bool, default=False
         After the autoencoder's training, replace its batch-norm moving averages by
         statistics averaged over one pass of the training windows with the final weights, as
@@ -136,6 +143,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     history_ : dict
         Loss curves: ``history_["autoencoder"]`` (reconstruction, adversarial, disc_real,
         disc_fake) and ``history_["perturbation"]`` (loss_real, loss_perturbed).
+    keep_mask_ : ndarray of shape (n_features,) of bool or None
+        The channels new windows copy from their sources (None: all are perturbed).
     device_ : torch.device
     n_features_in_ : int
     seq_len_ : int
@@ -171,6 +180,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "residual": ["boolean"],
         "center": ["boolean"],
         "random_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
+        "keep_features": ["array-like", None],
         "recompute_batch_norm": ["boolean"],
         "latent_dim": _positive_int(),
         "n_iter": _positive_int(),
@@ -190,7 +200,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
                  minority_threshold=None, residual=True, center=False, random_fraction=0.0,
-                 recompute_batch_norm=False, latent_dim=512, n_iter=600,
+                 keep_features=None, recompute_batch_norm=False, latent_dim=512, n_iter=600,
                  predictor_n_iter=600, batch_size=128, learning_rate=5e-4,
                  discriminator_learning_rate=2e-3,
                  adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
@@ -203,6 +213,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.residual = residual
         self.center = center
         self.random_fraction = random_fraction
+        self.keep_features = keep_features
         self.recompute_batch_norm = recompute_batch_norm
         self.latent_dim = latent_dim
         self.n_iter = n_iter
@@ -229,6 +240,45 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                 f"non-negative numbers, got {costs!r}."
             )
         return float(costs[0]), float(costs[1])
+
+    def _keep_mask(self, n_features):
+        """Boolean mask of the channels copied from the source, or None."""
+        if self.keep_features is None:
+            return None
+        keep = np.asarray(self.keep_features)
+        if keep.ndim != 1:
+            raise ValueError(
+                "keep_features must be a 1-D list of channel indices or a boolean mask, got "
+                f"an array of shape {keep.shape}."
+            )
+        if keep.dtype == bool:
+            if keep.shape[0] != n_features:
+                raise ValueError(
+                    f"keep_features as a boolean mask must have one entry per channel "
+                    f"({n_features}), got {keep.shape[0]}."
+                )
+            mask = keep.copy()
+        else:
+            if keep.size and not np.issubdtype(keep.dtype, np.integer):
+                raise TypeError(
+                    "keep_features must hold int channel indices or bools, got dtype "
+                    f"{keep.dtype}."
+                )
+            if keep.size and (keep.min() < -n_features or keep.max() >= n_features):
+                raise ValueError(
+                    f"keep_features={self.keep_features!r} names channels outside the "
+                    f"{n_features} channels of X (valid indices: -{n_features} to "
+                    f"{n_features - 1})."
+                )
+            mask = np.zeros(n_features, dtype=bool)
+            mask[keep.astype(np.intp)] = True
+        if mask.all():
+            raise ValueError(
+                f"keep_features={self.keep_features!r} keeps all {n_features} channels, so "
+                "every new window would be a copy; use RandomWindowOverSampler for "
+                "duplication, or keep fewer channels."
+            )
+        return mask if mask.any() else None
 
     def _targets(self, y):
         """Targets as the predictor sees them: standardised floats or class codes."""
@@ -264,6 +314,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         Xt = to_tensor(self.scaler_.transform(X), self.device_)
         yt, n_outputs = self._targets(y)
         _, seq_len, n_features = X.shape
+        self.keep_mask_ = self._keep_mask(n_features)
+        keep = (None if self.keep_mask_ is None
+                else torch.as_tensor(self.keep_mask_, device=self.device_))
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             generator = make_generator(seed, self.device_)
             self.autoencoder_module_ = ConvAutoencoder(
@@ -296,7 +349,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                 n_iter=self.predictor_n_iter if trained else 0, batch_size=self.batch_size,
                 lr=self.perturbation_learning_rate, predictor_lr=self.predictor_learning_rate,
                 generator=generator, device=self.device_, residual=self.residual,
-                verbose=self.verbose,
+                keep=keep, verbose=self.verbose,
             )
         self.history_ = {"autoencoder": ae_history, "perturbation": pert_history}
 
@@ -307,4 +360,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         X_new = perturb_windows(self.perturbation_module_, self.autoencoder_module_, Xt,
                                 generator=generator, residual=self.residual)
         X_new = X_new.cpu().numpy().astype(X_source.dtype, copy=False)
-        return self.scaler_.inverse_transform(X_new)
+        X_new = self.scaler_.inverse_transform(X_new)
+        if self.keep_mask_ is not None:
+            # Copied in the original scale, so that kept channels are exact, not round trips.
+            X_new[..., self.keep_mask_] = X_source[..., self.keep_mask_]
+        return X_new

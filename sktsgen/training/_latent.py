@@ -86,7 +86,7 @@ def encode(autoencoder, X, chunk_size=4096):
 
 def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_weights,
                        task, n_iter, batch_size, lr, predictor_lr, generator, device,
-                       residual=False, verbose=0, history_every=10):
+                       residual=False, keep=None, verbose=0, history_every=10):
     """Train ``perturbation`` jointly with ``predictor`` on a frozen ``autoencoder``.
 
     Each iteration the predictor sees a batch of real windows drawn uniformly plus
@@ -110,6 +110,9 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
     residual : bool, default=False
         Perturbed window = source + decode(z + delta) - decode(z) instead of
         decode(z + delta) (see :func:`perturb_windows`).
+    keep : bool tensor (n_features,) or None
+        Channels the perturbed windows copy from their sources: the perturbation can only
+        make them hard through the other channels.
 
     Returns
     -------
@@ -154,6 +157,8 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
             x_pert = autoencoder.decode(zs + (_ReverseGrad.apply(delta) if reverse else delta))
             if residual:
                 x_pert = x_pert + detail[src[i]]
+            if keep is not None:
+                x_pert = torch.where(keep, X[src[i]], x_pert)
             n_real = idx.shape[1]
             out = predictor(torch.cat([X[idx[i]], x_pert]))
             if task == "regression":

@@ -388,3 +388,69 @@ def test_recompute_batch_norm_replaces_the_autoencoders_moving_averages():
                                 if isinstance(m, torch.nn.BatchNorm1d)).running_mean)
     again = _sampler(recompute_batch_norm=True).fit_resample(X, y)
     np.testing.assert_array_equal(first[0], again[0])
+
+
+# -- keep_features -------------------------------------------------------------------------
+@pytest.mark.parametrize("keep", [[0], [-3], np.array([True, False, False])])
+def test_keep_features_copies_those_channels_and_perturbs_the_others(keep):
+    X, y = _windows(), _regression_target()
+    sampler = _sampler(minority_threshold=5.0, keep_features=keep)
+    X_res, _ = sampler.fit_resample(X, y)
+    src = sampler.sample_indices_[40:]
+    np.testing.assert_array_equal(sampler.keep_mask_, [True, False, False])
+    np.testing.assert_array_equal(X_res[40:, :, 0], X[src, :, 0])
+    assert np.abs(X_res[40:, :, 1:] - X[src, :, 1:]).min(axis=(1, 2)).max() > 0
+    plain = _sampler(minority_threshold=5.0).fit_resample(X, y)[0]
+    # The other channels are those of a sampler whose perturbation trained under the
+    # constraint: not the unconstrained sampler's windows with channel 0 pasted back.
+    assert not np.array_equal(X_res[40:, :, 1:], plain[40:, :, 1:])
+    assert _sampler(minority_threshold=5.0).fit(X, y).get_params()["keep_features"] is None
+
+
+class _FirstChannelPredictor(torch.nn.Module):
+    """Reads only channel 0 of (batch, 8, 2) windows."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.linear(x[:, :, 0])
+
+
+@pytest.mark.parametrize("keep, moves", [(None, True), ([True, False], False)])
+def test_kept_channels_give_the_adversary_no_gradient(keep, moves):
+    # A predictor that reads only channel 0: once channel 0 is kept from the source, the
+    # perturbation cannot change the loss, so it gets zero gradients and does not move.
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        X = torch.rand(64, 8, 2)
+        y = X[:, :, 0].mean(dim=1) * 4 - 2
+        ae, predictor = _LinearAutoencoder(), _FirstChannelPredictor()
+        pert = LatentPerturbation(6, scale=1.0, noise_dim=2, rank=2)
+    before = [p.detach().clone() for p in pert.parameters()]
+    Z = encode(ae, X)
+    train_perturbation(
+        pert, ae, predictor, Z, X, y, source_weights=None, task="regression", n_iter=5,
+        batch_size=16, lr=0.05, predictor_lr=1e-3, generator=make_generator(0), device="cpu",
+        residual=True, keep=None if keep is None else torch.tensor(keep),
+    )
+    changed = any(not torch.equal(a, b) for a, b in zip(before, pert.parameters(), strict=True))
+    assert changed is moves
+
+
+@pytest.mark.parametrize(
+    "keep, error, match",
+    [
+        ([3], ValueError, "outside the 3 channels"),
+        ([-4], ValueError, "outside the 3 channels"),
+        ([0, 1, 2], ValueError, "keeps all 3 channels"),
+        ([True, False], ValueError, "one entry per channel"),
+        ([[0]], ValueError, "1-D"),
+        ([0.5], TypeError, "int channel indices"),
+    ],
+)
+def test_bad_keep_features_are_named(keep, error, match):
+    with pytest.raises(error, match=match):
+        _sampler(minority_threshold=5.0, keep_features=keep).fit_resample(
+            _windows(), _regression_target())
