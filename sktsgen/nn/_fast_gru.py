@@ -38,46 +38,58 @@ def _doubled_candidate(w, b, hid):
 def _forward_steps(x, w_ih, w_hh, b_ih, b_hh, keep):
     """The recurrence over a time-major sequence, gate order (r, z, n) as ``torch.nn.GRU``.
 
-    Returns ``hs`` (seq_len + 1, batch, hid), whose first row is the zero initial state, and,
-    when ``keep``, the per-step pre-activations ``gh`` (the candidate part doubled), gates
-    ``rz`` and candidates ``n`` that the backward needs; otherwise per-step scratch buffers
-    are reused, which keeps a long forward-only pass in cache.
+    The state is kept in half coordinates ``u = (h + 1) / 2`` (as in
+    :func:`half_state_recurrence`), so that a step is five operations with no broadcast
+    copy: the recurrent product accumulated in place into the step's pre-activations (both
+    biases folded into the input projection), one sigmoid over all three gates, the
+    candidate ``gi_n + r gh_n`` as a ``lerp`` between ``gi_n`` and ``gi_n + gh_n`` and its
+    sigmoid (``tanh(a) = 2 sigmoid(2 a) - 1``, the factor 2 folded into the weights), and
+    the state update ``u_new = s + z (u - s)`` as one ``lerp``.
+
+    Returns ``us`` (seq_len + 1, batch, hid), the states in half coordinates whose first row
+    is the zero initial state (``u = 0.5``), and, when ``keep``, what the backward needs:
+    ``sig`` (seq_len, batch, 3 * hid), whose first two blocks are the gates r and z, the
+    candidates' sigmoids ``cand`` (``n = 2 cand - 1``) and ``gh_n2 = 2 (W_hn h + b_hn)``;
+    otherwise one step's scratch buffers are reused, which keeps a long forward-only pass
+    in cache, and the three are None.
     """
     t_len, batch, _ = x.shape
     hid = w_hh.shape[1]
     w_ih2, b_ih2 = _doubled_candidate(w_ih, b_ih, hid)
     w_hh2, b_hh2 = _doubled_candidate(w_hh, b_hh, hid)
-    gi = torch.addmm(b_ih2, x.reshape(-1, x.shape[2]), w_ih2.t()).view(t_len, batch, 3 * hid)
-    hs = x.new_zeros(t_len + 1, batch, hid)
-    # Every per-step view is made up front by unbind (one call each), not sliced per step.
+    # On u: W h + b = 2 W u + (b - W 1).
+    w_rec_t = (2 * w_hh2).t().contiguous()
+    b_rec = b_hh2 - w_hh2.sum(1)
+    pre = torch.addmm(b_ih2 + b_rec, x.reshape(-1, x.shape[2]), w_ih2.t())
+    pre = pre.view(t_len, batch, 3 * hid)
+    gi_n = pre[..., 2 * hid:] - b_rec[2 * hid:]
+    us = x.new_empty(t_len + 1, batch, hid)
+    us[0] = 0.5
     if keep:
-        gh = x.new_empty(t_len, batch, 3 * hid)
-        rz = x.new_empty(t_len, batch, 2 * hid)
-        n = x.new_empty(t_len, batch, hid)
-        buffers = (gh, rz, n)
+        sig, cand = x.new_empty(t_len, batch, 3 * hid), x.new_empty(t_len, batch, hid)
+        views = (sig.unbind(0), sig[..., :hid].unbind(0), sig[..., hid: 2 * hid].unbind(0),
+                 cand.unbind(0))
     else:
-        gh = rz = n = None
-        # One step's buffers, reused at every step: a long forward-only pass stays in cache.
-        buffers = (x.new_empty(1, batch, 3 * hid), x.new_empty(1, batch, 2 * hid),
-                   x.new_empty(1, batch, hid))
-    views = [b.unbind(0) if keep else b.expand(t_len, -1, -1).unbind(0) for b in buffers]
-    views += [b[..., sl].unbind(0) if keep else b[..., sl].expand(t_len, -1, -1).unbind(0)
-              for b, sl in ((buffers[0], slice(0, 2 * hid)),
-                            (buffers[0], slice(2 * hid, None)),
-                            (buffers[1], slice(0, hid)), (buffers[1], slice(hid, None)))]
-    minus_one = x.new_full((), -1.0)
-    h = hs[0]
-    w_hh2_t = w_hh2.t()
-    steps = zip(gi[..., : 2 * hid].unbind(0), gi[..., 2 * hid:].unbind(0), hs[1:].unbind(0),
-                *views)
-    for gi_rz, gi_n, y_t, gh_t, rz_t, n_t, gh_rz, gh_n, r_t, z_t in steps:
-        torch.addmm(b_hh2, h, w_hh2_t, out=gh_t)
-        torch.add(gi_rz, gh_rz, out=rz_t).sigmoid_()
-        # sigmoid(2 a) with 2 a = 2 gi_n + r * 2 gh_n, then tanh(a) = 2 sigmoid(2 a) - 1.
-        torch.addcmul(gi_n, r_t, gh_n, out=n_t).sigmoid_()
-        torch.add(minus_one, n_t, alpha=2.0, out=n_t)
-        h = torch.lerp(n_t, h, z_t, out=y_t)
-    return hs, gh, rz, n
+        sig, cand = x.new_empty(batch, 3 * hid), x.new_empty(batch, hid)
+        views = ([sig] * t_len, [sig[:, :hid]] * t_len, [sig[:, hid: 2 * hid]] * t_len,
+                 [cand] * t_len)
+    # Every per-step view is made up front by unbind (one call each), not sliced per step.
+    steps = zip(pre.unbind(0), pre[..., 2 * hid:].unbind(0), gi_n.unbind(0),
+                us[:-1].unbind(0), us[1:].unbind(0), *views)
+    for p, p_n, gin, u, u_next, s, r, z, c in steps:
+        p.addmm_(u, w_rec_t)
+        torch.sigmoid(p, out=s)
+        torch.lerp(gin, p_n, r, out=c).sigmoid_()
+        torch.lerp(c, u, z, out=u_next)
+    if not keep:
+        return us, None, None, None
+    # p_n now holds gi_n + gh_n, both doubled: gh_n2 = 2 (W_hn h + b_hn).
+    return us, sig, cand, torch.sub(pre[..., 2 * hid:], gi_n)
+
+
+def _full_states(us):
+    """``h = 2 u - 1`` of the steps (not the initial state) of :func:`_forward_steps`."""
+    return torch.add(us.new_full((), -1.0), us[1:], alpha=2.0)
 
 
 def with_ones_row(x):
@@ -225,27 +237,35 @@ def half_state_step_outputs(linear, states, batch, activation=None):
     return y[..., :batch].permute(2, 0, 1)
 
 
-def _backward_steps(dy, x, w_ih, w_hh, gh, rz, n, hs, need_x=True, need_w=True):
-    """Gradients of one layer given the output gradient ``dy`` and the saved forward state:
-    ``(dx, dw_ih, dw_hh, db_ih, db_hh)``, None for those not needed (a frozen network, such as
-    the discriminator when it only passes gradients on, or an input without gradient)."""
-    t_len, batch, hid = n.shape
-    h_prev = hs[:-1]
-    r, z = rz[..., :hid], rz[..., hid:]
-    a = (1 - z) * (1 - n * n)
-    # d(gh)/d(h_t) per gate (r, z, n): dgh = g * c_gh, linear in the incoming gradient g.
-    # gh's candidate part was computed doubled, hence the 0.5.
-    c_gh = x.new_empty(t_len, batch, 3, hid)
-    torch.mul(a * gh[..., 2 * hid:], torch.addcmul(r, r, r, value=-1).mul_(0.5),
-              out=c_gh[:, :, 0])
-    torch.mul(h_prev - n, torch.addcmul(z, z, z, value=-1), out=c_gh[:, :, 1])
-    torch.mul(a, r, out=c_gh[:, :, 2])
-    g_all = torch.empty_like(n)
-    dgh = torch.empty_like(c_gh)
-    dy = dy.contiguous()
+def _backward_steps(dy, x, w_ih, w_hh, us, sig, cand, gh_n2, need_x=True, need_w=True):
+    """Gradients of one layer given the output gradient ``dy`` and what
+    :func:`_forward_steps` kept: ``(dx, dw_ih, dw_hh, db_ih, db_hh)``, None for those not
+    needed (a frozen network, such as the discriminator when it only passes gradients on, or
+    an input without gradient).
+
+    Every factor that does not depend on the incoming gradient is computed for all steps at
+    once; the recurrence is then three operations per step. With ``s = cand``,
+    ``1 - n^2 = 4 s (1 - s)`` and ``h_prev - n = 2 (u_prev - s)``.
+    """
+    t_len, batch, hid = cand.shape
+    u_prev = us[:-1]
+    rz = sig[..., : 2 * hid]
+    r, z = sig[..., :hid], sig[..., hid: 2 * hid]
+    drz = torch.addcmul(rz, rz, rz, value=-1)  # r (1 - r), z (1 - z)
+    ds = torch.addcmul(cand, cand, cand, value=-1)
+    a = torch.addcmul(ds, ds, z, value=-1).mul_(4)  # (1 - z)(1 - n^2)
+    # d(gh)/d(h_t) per gate (r, z, n): dgh = g * coef, linear in the incoming gradient g.
+    # Each block is written once (strided writes cost more than contiguous ones).
+    zero = x.new_zeros(())
+    coef = x.new_empty(t_len, batch, 3, hid)
+    torch.addcmul(zero, a * gh_n2, drz[..., :hid], value=0.5, out=coef[:, :, 0])
+    torch.addcmul(zero, u_prev - cand, drz[..., hid:], value=2.0, out=coef[:, :, 1])
+    torch.mul(a, r, out=coef[:, :, 2])
+    dgh = torch.empty_like(coef)
+    g_all = torch.empty_like(cand)  # g_all[t] holds dL/dh_t
     g = g_all[-1].copy_(dy[-1])
-    # Per-step views made up front (see _forward_steps); g_all[t] holds dL/dh_t.
-    c_steps, dgh_steps = c_gh.unbind(0), dgh.unbind(0)
+    # Per-step views made up front (see _forward_steps).
+    c_steps, dgh_steps = coef.unbind(0), dgh.unbind(0)
     dgh_flat = dgh.view(t_len, batch, 3 * hid).unbind(0)
     g_steps, g_cols = g_all.unbind(0), g_all[:, :, None, :].unbind(0)
     dy_steps, z_steps = dy.unbind(0), z.unbind(0)
@@ -253,24 +273,28 @@ def _backward_steps(dy, x, w_ih, w_hh, gh, rz, n, hs, need_x=True, need_w=True):
         torch.mul(c_steps[t], g_cols[t], out=dgh_steps[t])
         if t:
             g = torch.addcmul(dy_steps[t - 1], g_steps[t], z_steps[t], out=g_steps[t - 1])
-            torch.addmm(g, dgh_flat[t], w_hh, out=g)
-    # dgi equals dgh for r and z; for n it is g * a (dgh_n has the extra factor r).
-    dgi = dgh.clone()
-    torch.mul(g_all, a, out=dgi[:, :, 2])
+            g.addmm_(dgh_flat[t], w_hh)
     dgh = dgh.view(t_len * batch, 3 * hid)
-    dgi = dgi.view(t_len * batch, 3 * hid)
-    dx = (dgi @ w_ih).view_as(x) if need_x else None
+    # dgi equals dgh for r and z; for n it is g * a (dgh_n has the extra factor r).
+    dgi_rz, dgi_n = dgh[:, : 2 * hid], torch.mul(g_all, a).view(t_len * batch, hid)
+    dx = None
+    if need_x:
+        dx = torch.addmm(dgi_n @ w_ih[2 * hid:], dgi_rz, w_ih[: 2 * hid]).view_as(x)
     if not need_w:
         return dx, None, None, None, None
-    return (dx, dgi.t() @ x.reshape(t_len * batch, -1), dgh.t() @ h_prev.reshape(-1, hid),
-            dgi.sum(0), dgh.sum(0))
+    db_hh = dgh.sum(0)
+    # h_prev = 2 u_prev - 1, so dgh^T h_prev = 2 dgh^T u_prev - (column sums of dgh).
+    dw_hh = (u_prev.reshape(-1, hid).t() @ dgh).t().mul_(2.0).sub_(db_hh[:, None])
+    x_t = x.reshape(t_len * batch, -1).t()
+    dw_ih = torch.cat([(x_t @ dgi_rz).t(), (x_t @ dgi_n).t()])
+    return dx, dw_ih, dw_hh, torch.cat([db_hh[: 2 * hid], dgi_n.sum(0)]), db_hh
 
 
 class _GRULayerFn(torch.autograd.Function):
     """One GRU layer over a time-major sequence with a hand-written backward.
 
     On a CPU a small GRU's cost is the number of tensor operations, not arithmetic. The
-    forward takes 7 cheap operations per step and saves the gates; the backward precomputes
+    forward takes 5 cheap operations per step and saves the gates; the backward precomputes
     every factor that does not depend on the incoming gradient over all steps at once, so the
     recurrence costs 3 operations per step, and the weight gradients are one matmul each.
     Same gate order and equations as ``torch.nn.GRU`` (r, z, n).
@@ -278,9 +302,9 @@ class _GRULayerFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
-        hs, gh, rz, n = _forward_steps(x, w_ih, w_hh, b_ih, b_hh, keep=True)
-        ctx.save_for_backward(x, w_ih, w_hh, gh, rz, n, hs)
-        return hs[1:]
+        us, sig, cand, gh_n2 = _forward_steps(x, w_ih, w_hh, b_ih, b_hh, keep=True)
+        ctx.save_for_backward(x, w_ih, w_hh, us, sig, cand, gh_n2)
+        return _full_states(us)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -304,7 +328,7 @@ def time_major_outputs(gru, x):
     if not torch.is_grad_enabled() or not (x.requires_grad or gru.weight_hh_l0.requires_grad):
         # Forward only: nothing to save, per-step buffers reused.
         with torch.no_grad():
-            return _forward_steps(x.contiguous(), *weights, keep=False)[0][1:]
+            return _full_states(_forward_steps(x.contiguous(), *weights, keep=False)[0])
     return _GRULayerFn.apply(x.contiguous(), *weights)
 
 
