@@ -103,7 +103,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         is trained on the whitened principal coordinates instead, for
         ``diffusion_n_iter`` iterations. It models many-channel codes far better (Energy:
         discriminative .29 against the mixture's .38; see the user guide), but its
-        training takes about 2 minutes on a GPU and about an hour on 2 CPU cores, and
+        training takes about 2 minutes on a GPU and about an hour on 2 CPU cores (about
+        half with ``diffusion_precision="bfloat16"``), and
         sampling is about 70 times slower (717 windows/s on 2 CPU cores); use it with
         ``device="cuda"``.
     code_pca_components : int, default=None
@@ -122,6 +123,12 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Width of the code diffusion's denoising network (4 residual blocks).
     diffusion_steps : int, default=25
         Deterministic (DDIM) denoising steps per drawn code, at most 1000.
+    diffusion_precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the code diffusion's training. ``"bfloat16"`` runs its loss under
+        ``torch.autocast`` (weights, optimizer and weight average stay float32): on a
+        CPU with bfloat16 instructions (AVX512-BF16, AMX) an iteration takes about half
+        as long, at the same quality (Energy: discriminative .298 against .290 in
+        float32; see the user guide). Drawing stays float32.
     use_supervisor : bool, default=True
         Train and sample through the supervisor (False reproduces the paper's ablation:
         no supervisor, no supervised loss, no stage 2).
@@ -219,6 +226,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "diffusion_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "diffusion_hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "diffusion_steps": [Interval(numbers.Integral, 1, 1000, closed="both")],
+        "diffusion_precision": [StrOptions({"float32", "bfloat16"})],
         "use_supervisor": ["boolean"],
         "use_distribution_loss": ["boolean"],
         "d_threshold": [Interval(numbers.Real, 0, None, closed="left")],
@@ -252,7 +260,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  reconstruction_weight=100.0, latent_sampling="fitted",
                  code_pca_components=None, code_mixture_components=30,
                  diffusion_n_iter=20000, diffusion_batch_size=1024, diffusion_hidden_size=512,
-                 diffusion_steps=25,
+                 diffusion_steps=25, diffusion_precision="float32",
                  use_supervisor=True, use_distribution_loss=True, d_threshold=0.15,
                  recompute_batch_norm=True, early_stopping=False, validation_fraction=0.1,
                  validation_interval=250,
@@ -277,6 +285,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.diffusion_batch_size = diffusion_batch_size
         self.diffusion_hidden_size = diffusion_hidden_size
         self.diffusion_steps = diffusion_steps
+        self.diffusion_precision = diffusion_precision
         self.use_supervisor = use_supervisor
         self.use_distribution_loss = use_distribution_loss
         self.d_threshold = d_threshold
@@ -425,6 +434,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 codes, n_components=n_components, hidden_size=self.diffusion_hidden_size,
                 n_iter=self.diffusion_n_iter, batch_size=self.diffusion_batch_size,
                 sampling_steps=self.diffusion_steps,
+                precision=self.diffusion_precision,
                 generator=make_generator(seed, self.device_), random_state=seed,
                 verbose=self.verbose)
             what = f"a diffusion model of {self.diffusion_n_iter} iterations"

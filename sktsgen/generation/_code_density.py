@@ -54,7 +54,8 @@ def fit_code_mixture(codes, *, n_components, n_mixture, random_state):
 
 
 def fit_code_diffusion(codes, *, n_components, hidden_size, n_iter, batch_size, sampling_steps,
-                       generator, random_state, learning_rate=1e-3, verbose=0):
+                       generator, random_state, learning_rate=1e-3, precision="float32",
+                       verbose=0):
     """Diffusion model on whitened principal coordinates of flattened code sequences.
 
     Parameters
@@ -70,6 +71,9 @@ def fit_code_diffusion(codes, *, n_components, hidden_size, n_iter, batch_size, 
     random_state : int
         Seeds the PCA solver and the network's initial weights.
     learning_rate : float, default=1e-3
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the network's products in training (``"bfloat16"``: under
+        ``torch.autocast``); drawing is always in float32.
     verbose : int, default=0
 
     Returns
@@ -91,7 +95,7 @@ def fit_code_diffusion(codes, *, n_components, hidden_size, n_iter, batch_size, 
     history = train_code_diffusion(
         diffusion, _tensor(coords / scale).to(generator.device), n_iter=n_iter,
         batch_size=batch_size, learning_rate=learning_rate, generator=generator,
-        verbose=verbose)
+        autocast_dtype=torch.bfloat16 if precision == "bfloat16" else None, verbose=verbose)
     diffusion.explained_variance = float(pca.explained_variance_ratio_.sum())
     return diffusion, history
 

@@ -14,7 +14,7 @@ INDEX_BLOCK = 500  # iterations whose batch indices are drawn at once
 
 
 def train_code_diffusion(module, coords, *, n_iter, batch_size, learning_rate, generator,
-                         ema_decay=0.999, verbose=0, history_every=100):
+                         ema_decay=0.999, autocast_dtype=None, verbose=0, history_every=100):
     """Fit ``module`` to whitened coordinates ``coords`` and return its loss curve.
 
     Parameters
@@ -31,6 +31,9 @@ def train_code_diffusion(module, coords, *, n_iter, batch_size, learning_rate, g
     generator : torch.Generator
         On ``coords``' device; draws batches, noise levels and noise.
     ema_decay : float, default=0.999
+    autocast_dtype : torch.dtype, default=None
+        Run the loss under ``torch.autocast`` with this dtype (``torch.bfloat16``: the
+        network's matrix products in bfloat16, weights, optimizer and average in float32).
     verbose : int, default=0
         Progress bar when positive.
     history_every : int, default=100
@@ -57,7 +60,9 @@ def train_code_diffusion(module, coords, *, n_iter, batch_size, learning_rate, g
         idx = batch_indices(coords.shape[0], batch_size, min(INDEX_BLOCK, n_iter - start),
                             generator, coords.device)
         for j in range(len(idx)):
-            loss = module(coords[idx[j]], generator=generator)
+            with torch.autocast(coords.device.type, dtype=autocast_dtype,
+                                enabled=autocast_dtype is not None):
+                loss = module(coords[idx[j]], generator=generator)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -687,7 +687,8 @@ def test_early_stopping_with_diffusion_evaluates_through_a_mixture(X):
 
 
 @pytest.mark.parametrize("param, value", [("diffusion_steps", 0), ("diffusion_steps", 1001),
-                                          ("diffusion_n_iter", 0), ("latent_sampling", "flow")])
+                                          ("diffusion_n_iter", 0), ("latent_sampling", "flow"),
+                                          ("diffusion_precision", "float16")])
 def test_bad_diffusion_parameters_are_rejected_by_name(X, param, value):
     with pytest.raises(ValueError, match=param):
         tiny(**{param: value}).fit(X)

@@ -75,11 +75,12 @@ def test_code_mixture_rejects_inconsistent_shapes_and_lengths():
         mix.sample(3, 5)
 
 
-def test_fit_code_diffusion_recovers_the_codes_distribution():
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_fit_code_diffusion_recovers_the_codes_distribution(precision):
     codes, label = mixture_codes(3000)
     diffusion, history = fit_code_diffusion(
         codes, n_components=2, hidden_size=64, n_iter=1500, batch_size=256, sampling_steps=25,
-        generator=make_generator(0), random_state=0)
+        generator=make_generator(0), random_state=0, precision=precision)
     assert isinstance(diffusion, CodeDiffusion) and not diffusion.training
     assert diffusion.n_components == 2 and diffusion.explained_variance > 0.99
     # The loss falls from the targets' own scale (the network starts predicting zero).
@@ -92,13 +93,28 @@ def test_fit_code_diffusion_recovers_the_codes_distribution():
     assert_two_clusters(flat, real, label, share_tol=0.05, max_in_gap=0.1)
 
 
-def test_fit_code_diffusion_is_reproducible():
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_fit_code_diffusion_is_reproducible(precision):
     codes, _ = mixture_codes(200)
     fits = [fit_code_diffusion(codes, n_components=3, hidden_size=16, n_iter=30, batch_size=32,
-                               sampling_steps=5, generator=make_generator(3), random_state=0)
+                               sampling_steps=5, generator=make_generator(3), random_state=0,
+                               precision=precision)
             for _ in range(2)]
     torch.testing.assert_close(*(d.sample(20, generator=make_generator(1)) for d, _ in fits),
                                rtol=0, atol=0)
+
+
+def test_bfloat16_training_runs_the_products_in_bfloat16_and_keeps_float32_weights():
+    codes, _ = mixture_codes(200)
+    fits = {p: fit_code_diffusion(codes, n_components=3, hidden_size=16, n_iter=30,
+                                  batch_size=32, sampling_steps=5, generator=make_generator(3),
+                                  random_state=0, precision=p)[0]
+            for p in ("float32", "bfloat16")}
+    weights = {p: torch.cat([w.flatten() for w in d.parameters()]) for p, d in fits.items()}
+    assert all(w.dtype == torch.float32 for w in weights.values())
+    # Same seeds, same batches: only the precision of the products differs, a little.
+    gap = (weights["float32"] - weights["bfloat16"]).abs().max()
+    assert 0 < gap < 0.05
 
 
 def test_cosine_schedule_goes_from_signal_to_noise():
