@@ -6,10 +6,11 @@ it when missing: ``AvatarGenerator(random_state=seed)`` with default networks), 
 ``--components`` value, refits only the code density with that many Gaussian components and
 scores the samples with the same sample and metric seeds; with ``--diffusion`` the density
 is a code diffusion (``latent_sampling="diffusion"``, default size, trained in
-``--diffusion-precision``) instead of a mixture, on ``--device``. Also reports how close samples sit
-to the training data: the median distance from a sample to its nearest training window,
-divided by the median distance from a training window to its nearest other training window
-(about 1: no closer than real windows are to each other; well below 1: copies).
+``--diffusion-precision`` on the loss ``--diffusion-loss-weighting``) instead of a mixture,
+on ``--device``. Also reports how close samples sit to the training data: the median
+distance from a sample to its nearest training window, divided by the median distance from
+a training window to its nearest other training window (about 1: no closer than real
+windows are to each other; well below 1: copies).
 
     python benchmarks/bench_avatar_code_density.py --datasets sines --seeds 0 1 2 3 4 5 --write
 """
@@ -50,6 +51,8 @@ def result_path(name, seed, components, args):
     kind = "diffusion" if args.diffusion else f"mix{components}"
     if args.diffusion and args.diffusion_precision != "float32":
         kind += f"-{args.diffusion_precision}"
+    if args.diffusion and args.diffusion_loss_weighting != "noise":
+        kind += f"-{args.diffusion_loss_weighting}"
     return Path(args.cache) / f"{name}-{seed}-pca{args.pca}-{kind}-r{args.n_repeats}.json"
 
 
@@ -65,7 +68,8 @@ def evaluate(name, seed, args):
         for c in todo:
             gen.set_params(code_pca_components=args.pca, code_mixture_components=c,
                            latent_sampling="diffusion" if args.diffusion else "fitted",
-                           diffusion_precision=args.diffusion_precision)
+                           diffusion_precision=args.diffusion_precision,
+                           diffusion_loss_weighting=args.diffusion_loss_weighting)
             start = time.perf_counter()
             gen.code_density_module_ = gen._fit_code_density(
                 gen.scaler_.transform(X), seed_from_random_state(gen.random_state))
@@ -94,6 +98,8 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu or cuda: density, samples, metric")
     ap.add_argument("--diffusion-precision", default="float32", choices=["float32", "bfloat16"],
                     help="the code diffusion's training precision (with --diffusion)")
+    ap.add_argument("--diffusion-loss-weighting", default="noise", choices=["noise", "velocity"],
+                    help="the code diffusion's loss over noise levels (with --diffusion)")
     args = parse(ap)
     pairs = [(name, seed) for name in args.datasets for seed in args.seeds]
     rows = [(name, seed, evaluate(name, seed, args)) for name, seed in pairs]

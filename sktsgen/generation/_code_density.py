@@ -55,7 +55,7 @@ def fit_code_mixture(codes, *, n_components, n_mixture, random_state):
 
 def fit_code_diffusion(codes, *, n_components, hidden_size, n_iter, batch_size, sampling_steps,
                        generator, random_state, learning_rate=1e-3, precision="float32",
-                       verbose=0):
+                       loss_weighting="noise", verbose=0):
     """Diffusion model on whitened principal coordinates of flattened code sequences.
 
     Parameters
@@ -74,6 +74,8 @@ def fit_code_diffusion(codes, *, n_components, hidden_size, n_iter, batch_size, 
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the network's products in training (``"bfloat16"``: under
         ``torch.autocast``); drawing is always in float32.
+    loss_weighting : {"noise", "velocity"}, default="noise"
+        Weighting of the training loss over noise levels (see :class:`CodeDiffusion`).
     verbose : int, default=0
 
     Returns
@@ -91,7 +93,8 @@ def fit_code_diffusion(codes, *, n_components, hidden_size, n_iter, batch_size, 
     with torch_seed(random_state, generator.device):  # initial weights, global RNG untouched
         diffusion = CodeDiffusion(_tensor(pca.mean_), _tensor(pca.components_), _tensor(scale),
                                   seq_len=seq_len, latent_size=latent, hidden_size=hidden_size,
-                                  sampling_steps=sampling_steps).to(generator.device)
+                                  sampling_steps=sampling_steps,
+                                  loss_weighting=loss_weighting).to(generator.device)
     history = train_code_diffusion(
         diffusion, _tensor(coords / scale).to(generator.device), n_iter=n_iter,
         batch_size=batch_size, learning_rate=learning_rate, generator=generator,

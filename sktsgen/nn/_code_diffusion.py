@@ -9,8 +9,12 @@ dozen instead of the thousand of training. The network predicts the velocity
 ``v = sqrt(a) * noise - sqrt(1 - a) * x`` (Salimans & Ho, 2022) rather than the noise: a
 noise prediction must be divided by ``sqrt(a)``, about .003 at the last level, to give the
 clean coordinates, and a small network's error there made a toy model's draws 50 times too
-wide; velocities give both clean coordinates and noise without a division. ``forward``
-returns the training loss; the loop that minimises it lives in :mod:`sktsgen.training`.
+wide; velocities give both clean coordinates and noise without a division. The loss weighs
+each velocity error by ``a`` by default, which makes it the noise-prediction loss of DDPM
+(``a |v_hat - v|^2 = |noise_hat - noise|^2``): the unweighted velocity loss spends most of the
+network on the noisiest levels, and on Energy's codes it drew windows that a classifier told
+apart more easily. ``forward`` returns the training loss; the loop that minimises it lives in
+:mod:`sktsgen.training`.
 """
 
 import math
@@ -21,6 +25,7 @@ from torch import nn
 from ._code_basis import check_code_basis, check_code_length
 
 EMBEDDING_SIZE = 64  # sinusoidal features of the noise level
+LOSS_WEIGHTINGS = ("noise", "velocity")
 
 
 def cosine_alpha_bar(n_timesteps, offset=0.008):
@@ -100,6 +105,10 @@ class CodeDiffusion(nn.Module):
         Noise levels of training.
     sampling_steps : int, default=25
         DDIM steps per draw (at most ``n_timesteps``).
+    loss_weighting : {"noise", "velocity"}, default="noise"
+        ``"noise"``: each sample's squared velocity error times its signal fraction ``a``,
+        which equals the squared error of the noise it implies (DDPM's loss).
+        ``"velocity"``: the unweighted velocity error (Salimans & Ho, 2022).
 
     Examples
     --------
@@ -108,13 +117,13 @@ class CodeDiffusion(nn.Module):
     >>> d, k = 3 * 2, 4
     >>> diffusion = CodeDiffusion(torch.zeros(d), torch.eye(k, d), torch.ones(k), seq_len=3,
     ...                           latent_size=2, hidden_size=16, num_blocks=1)
-    >>> loss = diffusion(torch.randn(8, k))      # velocity-prediction loss to minimise
+    >>> loss = diffusion(torch.randn(8, k))      # training loss to minimise
     >>> diffusion.sample(5, generator=torch.Generator().manual_seed(0)).shape
     torch.Size([5, 3, 2])
     """
 
     def __init__(self, mean, components, scale, *, seq_len, latent_size, hidden_size=512,
-                 num_blocks=4, n_timesteps=1000, sampling_steps=25):
+                 num_blocks=4, n_timesteps=1000, sampling_steps=25, loss_weighting="noise"):
         super().__init__()
         k = components.shape[0]
         check_code_basis(mean, components, seq_len, latent_size)
@@ -123,6 +132,10 @@ class CodeDiffusion(nn.Module):
         if not 1 <= int(sampling_steps) <= int(n_timesteps):
             raise ValueError(f"sampling_steps must be in [1, n_timesteps={n_timesteps}], "
                              f"got {sampling_steps}.")
+        if loss_weighting not in LOSS_WEIGHTINGS:
+            raise ValueError(f"loss_weighting must be one of {LOSS_WEIGHTINGS}, "
+                             f"got {loss_weighting!r}.")
+        self.loss_weighting = loss_weighting
         self.seq_len, self.latent_size = int(seq_len), int(latent_size)
         self.sampling_steps = int(sampling_steps)
         for name, value in (("mean", mean), ("components", components), ("scale", scale)):
@@ -141,7 +154,8 @@ class CodeDiffusion(nn.Module):
         return ((flat - self.mean) @ self.components.t()) / self.scale
 
     def forward(self, coords, generator=None):
-        """Mean squared error of the predicted velocity at random noise levels (the loss).
+        """Mean squared error of the predicted velocity at random noise levels, each
+        weighted as ``loss_weighting`` says (the loss).
 
         ``coords`` are whitened coordinates (see :meth:`coordinates`).
         """
@@ -152,7 +166,10 @@ class CodeDiffusion(nn.Module):
         ab = self.alpha_bar[t][:, None]
         noised = ab.sqrt() * coords + (1 - ab).sqrt() * noise
         velocity = ab.sqrt() * noise - (1 - ab).sqrt() * coords
-        return (self.denoiser(noised, t) - velocity).pow(2).mean()
+        error = (self.denoiser(noised, t) - velocity).pow(2)
+        if self.loss_weighting == "noise":
+            error = ab * error
+        return error.mean()
 
     @torch.no_grad()
     def sample(self, n, seq_len=None, generator=None):

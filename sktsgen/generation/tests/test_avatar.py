@@ -677,6 +677,16 @@ def test_diffusion_sampling_is_reproducible_portable_and_leaves_global_rng_alone
     assert not np.array_equal(gen.sample(50, random_state=5), S)
 
 
+def test_diffusion_loss_weighting_reaches_the_density(X):
+    fits = {w: tiny(latent_sampling="diffusion", diffusion_loss_weighting=w, **DIFFUSION).fit(X)
+            for w in ("noise", "velocity")}
+    assert AvatarGenerator().diffusion_loss_weighting == "noise"
+    for w, gen in fits.items():
+        assert gen.code_density_module_.loss_weighting == w
+    # Same networks and seeds: only the density's loss differs, and so do its draws.
+    assert not np.array_equal(*(g.sample(20, random_state=0) for g in fits.values()))
+
+
 def test_early_stopping_with_diffusion_evaluates_through_a_mixture(X):
     gen = tiny(n_iter=4, latent_sampling="diffusion", early_stopping=True,
                validation_fraction=0.25, validation_interval=2, **DIFFUSION).fit(X)
@@ -688,7 +698,8 @@ def test_early_stopping_with_diffusion_evaluates_through_a_mixture(X):
 
 @pytest.mark.parametrize("param, value", [("diffusion_steps", 0), ("diffusion_steps", 1001),
                                           ("diffusion_n_iter", 0), ("latent_sampling", "flow"),
-                                          ("diffusion_precision", "float16")])
+                                          ("diffusion_precision", "float16"),
+                                          ("diffusion_loss_weighting", "x0")])
 def test_bad_diffusion_parameters_are_rejected_by_name(X, param, value):
     with pytest.raises(ValueError, match=param):
         tiny(**{param: value}).fit(X)
