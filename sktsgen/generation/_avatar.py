@@ -102,7 +102,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         ``"diffusion"``: a denoising diffusion model (:class:`sktsgen.nn.CodeDiffusion`)
         is trained on the whitened principal coordinates instead, for
         ``diffusion_n_iter`` iterations. It models many-channel codes far better (Energy:
-        discriminative .29 against the mixture's .38; see the user guide), but its
+        discriminative .26 against the mixture's .38; see the user guide), but its
         training takes about 2 minutes on a GPU and about an hour on 2 CPU cores (about
         half with ``diffusion_precision="bfloat16"``), and
         sampling is about 70 times slower (717 windows/s on 2 CPU cores); use it with
@@ -127,14 +127,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Precision of the code diffusion's training. ``"bfloat16"`` runs its loss under
         ``torch.autocast`` (weights, optimizer and weight average stay float32): on a
         CPU with bfloat16 instructions (AVX512-BF16, AMX) an iteration takes about half
-        as long, at the same quality (Energy: discriminative .298 against .290 in
+        as long, at about the same quality (Energy: discriminative .275 against .261 in
         float32; see the user guide). Drawing stays float32.
     diffusion_loss_weighting : {"noise", "velocity"}, default="noise"
         How the code diffusion's training loss weighs its noise levels. ``"noise"``: the
         noise-prediction loss of DDPM, computed from the network's velocity prediction.
         ``"velocity"``: the unweighted velocity loss (this estimator's only loss before;
-        Energy: discriminative .298 against .275 with ``"noise"``, both in bfloat16; see
-        the user guide).
+        Energy: discriminative .290 against .261 with ``"noise"``; see the user guide).
     use_supervisor : bool, default=True
         Train and sample through the supervisor (False reproduces the paper's ablation:
         no supervisor, no supervised loss, no stage 2).
