@@ -143,6 +143,11 @@ class CodeDiffusion(nn.Module):
         self.register_buffer("alpha_bar", cosine_alpha_bar(int(n_timesteps)))
         self.denoiser = DenoisingMLP(k, hidden_size, num_blocks)
 
+    def __setstate__(self, state):
+        # Modules pickled before ``loss_weighting`` existed were trained on the velocity loss.
+        state.setdefault("loss_weighting", "velocity")
+        super().__setstate__(state)
+
     @property
     def n_components(self):
         """Principal components modelled."""

@@ -118,6 +118,12 @@ def test_code_diffusion_noise_weighting_is_the_noise_prediction_loss():
         torch.testing.assert_close(diffusion(coords, generator=make_generator(5)), expected)
         diffusion.loss_weighting = "velocity"
         assert not torch.allclose(diffusion(coords, generator=make_generator(5)), expected)
+    # A module pickled before the option existed unpickles with the loss it was trained on.
+    state = dict(diffusion.__getstate__())
+    del state["loss_weighting"]
+    old = CodeDiffusion.__new__(CodeDiffusion)
+    old.__setstate__(state)
+    assert old.loss_weighting == "velocity"
     with pytest.raises(ValueError, match="loss_weighting must be one of"):
         CodeDiffusion(torch.zeros(6), torch.eye(4, 6), torch.ones(4), seq_len=2, latent_size=3,
                       loss_weighting="x0")
