@@ -18,9 +18,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sktsgen.datasets import fetch_stocks, make_sines  # noqa: E402
-from sktsgen.generation import AvatarGenerator  # noqa: E402
-from sktsgen.metrics import discriminative_score, predictive_score  # noqa: E402
+from sktsgen.datasets import fetch_stocks, make_sines
+from sktsgen.generation import AvatarGenerator
+from sktsgen.metrics import discriminative_score, predictive_score
 
 
 def load(data, data_home):

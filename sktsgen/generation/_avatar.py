@@ -3,6 +3,7 @@
 import numbers
 import sys
 import time
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -212,7 +213,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     (64, 8, 4)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "hidden_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -346,7 +347,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         rng = np.random.RandomState(seed)
         X_val = None
         if self.early_stopping:
-            n_val = int(round(self.validation_fraction * len(Xs)))
+            n_val = round(self.validation_fraction * len(Xs))
             if n_val < 2 or len(Xs) - n_val < 2:
                 raise ValueError(
                     f"early_stopping needs at least 2 training and 2 validation windows; "

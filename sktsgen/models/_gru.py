@@ -1,6 +1,7 @@
 """GRU regressor and classifier on windows: the paper's downstream models as sklearn estimators."""
 
 import numbers
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
     _loss = None
     _y_dtype = None  # check_array dtype of y: "numeric" for regression, labels kept as is
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -135,7 +136,7 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         """Row indices for training and (with early stopping) validation."""
         if not self.early_stopping:
             return slice(None), None
-        n_val = int(round(self.validation_fraction * n_samples))
+        n_val = round(self.validation_fraction * n_samples)
         if n_val < 1 or n_val >= n_samples:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves {n_val} of "

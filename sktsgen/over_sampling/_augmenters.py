@@ -5,6 +5,7 @@ shared base decides which windows are augmented and how many.
 """
 
 import numbers
+from typing import ClassVar
 
 import numpy as np
 from sklearn.utils._param_validation import Interval
@@ -50,7 +51,7 @@ class JitterOverSampler(BaseWindowOverSampler):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseWindowOverSampler._parameter_constraints,
         "sigma": [Interval(numbers.Real, 0, None, closed="left")],
     }
@@ -105,7 +106,7 @@ class TranslationOverSampler(BaseWindowOverSampler):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseWindowOverSampler._parameter_constraints,
         "sigma": [Interval(numbers.Real, 0, None, closed="left")],
     }
@@ -162,7 +163,7 @@ class MagnitudeWarpingOverSampler(BaseWindowOverSampler):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseWindowOverSampler._parameter_constraints,
         "sigma": [Interval(numbers.Real, 0, None, closed="left")],
         "n_knots": [Interval(numbers.Integral, 1, None, closed="left")],

@@ -7,6 +7,7 @@ rare targets) gets; a subclass only says how one new window is made from one sou
 
 import numbers
 from abc import abstractmethod
+from typing import ClassVar
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
@@ -110,7 +111,7 @@ class BaseWindowOverSampler(BaseOverSampler):
     ``X``'s dtype. 2-D input ``(n, d)`` is read as windows of length 1 and returned 2-D.
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseOverSampler._parameter_constraints,
         "minority_threshold": [numbers.Real, callable, None],
     }
@@ -200,7 +201,8 @@ class BaseWindowOverSampler(BaseOverSampler):
                 )
             target = int(strategy["rare"])
         else:
-            raise ValueError(
+            # Strings such as "minority" land here too: a value error, as in imblearn.
+            raise ValueError(  # noqa: TRY004
                 f"sampling_strategy={strategy!r} is not supported for regression; use "
                 f"{_REGRESSION_STRATEGIES}."
             )

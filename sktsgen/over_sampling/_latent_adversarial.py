@@ -1,6 +1,7 @@
 """Latent adversarial oversampling (Kim, Choi & Choo, ACML 2021) as a window over-sampler."""
 
 import numbers
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -173,7 +174,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     ((46, 16, 2), 10)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseWindowOverSampler._parameter_constraints,
         "perturbation": [StrOptions(set(PERTURBATIONS))],
         "scale": _positive_real(),

@@ -7,6 +7,7 @@ of length 1 have no time axis to warp and are copied unchanged.
 """
 
 import numbers
+from typing import ClassVar
 
 import numpy as np
 from sklearn.utils._param_validation import Interval
@@ -53,7 +54,7 @@ class WindowWarpingOverSampler(BaseWindowOverSampler):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseWindowOverSampler._parameter_constraints,
         "window_ratio": [Interval(numbers.Real, 0, 1, closed="neither")],
         "scales": ["array-like"],
@@ -128,7 +129,7 @@ class TimeWarpingOverSampler(BaseWindowOverSampler):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseWindowOverSampler._parameter_constraints,
         "sigma": [Interval(numbers.Real, 0, None, closed="left")],
         "n_knots": [Interval(numbers.Integral, 1, None, closed="left")],

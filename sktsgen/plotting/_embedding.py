@@ -149,7 +149,7 @@ def plot_embedding(X_real, X_synth, *, method="both", n_samples=1000, random_sta
     else:
         axes = _check_axes(ax, len(panels))
         fig = axes[0].figure
-    style = dict(labels=labels, colors=colors, alpha=alpha)
+    style = {"labels": labels, "colors": colors, "alpha": alpha}
     for panel, panel_ax in zip(panels, axes):
         if panel == "pca":
             pca = PCA(n_components=2).fit(real)

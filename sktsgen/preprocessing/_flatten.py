@@ -1,5 +1,7 @@
 """Flatten windows for classic scikit-learn models placed after a window sampler."""
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
@@ -38,7 +40,7 @@ class WindowFlattener(TransformerMixin, BaseEstimator):
     array(['a_t0', 'b_t0', 'a_t1'], dtype=object)
     """
 
-    _parameter_constraints: dict = {}
+    _parameter_constraints: ClassVar[dict] = {}
 
     def __init__(self):
         pass

@@ -1,5 +1,7 @@
 """Per-channel min-max scaling of windows that always round-trips."""
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -48,7 +50,7 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "feature_range": [tuple],
         "clip": ["boolean"],
     }

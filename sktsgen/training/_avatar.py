@@ -93,8 +93,8 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
     if unknown:
         raise ValueError(f"stages must be among {STAGES}, got {sorted(unknown)}.")
     batch = min(int(batch_size), X.shape[0])
-    common = dict(n_iter=n_iter, batch=batch, lr=learning_rate, generator=generator,
-                  verbose=verbose, every=history_every)
+    common = {"n_iter": n_iter, "batch": batch, "lr": learning_rate, "generator": generator,
+                  "verbose": verbose, "every": history_every}
     history = {}
     if "autoencoder" in stages:
         history["autoencoder"] = _autoencoder_stage(net, X, **common)

@@ -76,7 +76,7 @@ def test_energy_protocol_windows(tmp_path):
 
 @needs_shared
 def test_shuffle_and_seq_len(seeded_home):
-    kw = dict(data_home=seeded_home, download_if_missing=False)
+    kw = {"data_home": seeded_home, "download_if_missing": False}
     plain = fetch_stocks(shuffle=False, **kw)
     np.testing.assert_array_equal(plain, _reference_protocol(SHARED / STOCK, 24, seed=None))
     a, b = fetch_stocks(random_state=1, **kw), fetch_stocks(random_state=1, **kw)

@@ -14,8 +14,8 @@ from sktsgen.utils._torch import make_generator
 
 # Small, fast-learning settings: sklearn's checks fit many times and a few of them require a
 # reasonable score (R^2 > 0.5, accuracy > 0.83) on their toy data.
-TINY = dict(hidden_size=8, num_layers=1, max_iter=30, batch_size=32, learning_rate=0.01,
-            random_state=0)
+TINY = {"hidden_size": 8, "num_layers": 1, "max_iter": 30, "batch_size": 32, "learning_rate": 0.01,
+            "random_state": 0}
 
 
 @pytest.fixture(autouse=True)

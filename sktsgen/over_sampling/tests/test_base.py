@@ -99,6 +99,7 @@ def test_string_labels_and_float32_list_input():
     X_list, y_list = RandomWindowOverSampler(random_state=0).fit_resample(X.tolist(), y)
     assert isinstance(X_list, list)
     np.testing.assert_allclose(np.asarray(X_list), X_res)
+    np.testing.assert_array_equal(y_list, y_res)
 
 
 def test_2d_input_is_returned_2d():
@@ -139,7 +140,7 @@ def test_regression_callable_threshold_and_float32_target():
 
     sampler = RandomWindowOverSampler(
         minority_threshold=lambda t: np.abs(t) > 5, random_state=0)
-    X_res, y_res = sampler.fit_resample(X, y)
+    _, y_res = sampler.fit_resample(X, y)
     assert y_res.dtype == np.float32
     assert set(sampler.sample_indices_[40:]) <= {0, 1, 2, 3, 10}
     assert np.sum(np.abs(y_res) > 5) == np.sum(np.abs(y_res) <= 5)
@@ -223,7 +224,7 @@ class _Recorder(BaseWindowOverSampler):
 def test_hooks_get_all_windows_rare_mask_and_sources():
     X, y = _windows(dtype=np.float32), _regression_target()
     sampler = _Recorder(minority_threshold=5.0, random_state=0)
-    X_res, y_res = sampler.fit_resample(X, y)
+    X_res, _ = sampler.fit_resample(X, y)
     shape, dtype, mask, rs_type = sampler.seen_fit_
     assert shape == (40, 5, 3) and dtype == np.float32 and rs_type is np.random.RandomState
     np.testing.assert_array_equal(mask, y > 5)

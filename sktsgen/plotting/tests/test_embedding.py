@@ -13,7 +13,7 @@ from sktsgen.plotting import plot_embedding
 
 REAL = make_sines(40, 12, 3, random_state=0)
 SYNTH = make_sines(25, 12, 3, random_state=1)
-FAST = dict(tsne_max_iter=250, random_state=0)
+FAST = {"tsne_max_iter": 250, "random_state": 0}
 
 
 @pytest.fixture(autouse=True)
