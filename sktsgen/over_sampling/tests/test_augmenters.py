@@ -2,9 +2,6 @@
 
 import numpy as np
 import pytest
-from imblearn.utils.estimator_checks import (
-    parametrize_with_checks as imblearn_parametrize_with_checks,
-)
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.over_sampling import (
@@ -14,6 +11,7 @@ from sktsgen.over_sampling import (
     TranslationOverSampler,
     WindowWarpingOverSampler,
 )
+from sktsgen.utils._testing import imblearn_parametrize_with_checks
 
 from .test_base import IMBLEARN_XFAIL
 

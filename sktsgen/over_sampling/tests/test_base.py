@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import Pipeline
-from imblearn.utils.estimator_checks import (
-    parametrize_with_checks as imblearn_parametrize_with_checks,
-)
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.over_sampling import BaseWindowOverSampler, RandomWindowOverSampler
 from sktsgen.preprocessing import WindowFlattener
+from sktsgen.utils._testing import imblearn_parametrize_with_checks
 
 IMBLEARN_XFAIL = {
     "check_samplers_pandas_sparse": (
