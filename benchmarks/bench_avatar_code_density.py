@@ -8,10 +8,11 @@ scores the samples with the same sample and metric seeds; with ``--diffusion`` t
 is a code diffusion (``latent_sampling="diffusion"``, default size, trained in
 ``--diffusion-precision`` on the loss ``--diffusion-loss-weighting``) instead of a mixture,
 on ``--device``, for ``--diffusion-n-iter`` iterations; each of ``--diffusion-steps`` (DDIM
-steps per draw) is scored on one fitted diffusion, which is cached beside the fit. Also reports how close samples sit to the training data: the median
-distance from a sample to its nearest training window, divided by the median distance from
-a training window to its nearest other training window (about 1: no closer than real
-windows are to each other; well below 1: copies).
+steps per draw) is scored on one fitted diffusion, which is cached beside the fit. Also
+reports how close samples sit to the training data: the median distance from a sample to its
+nearest training window, divided by the median distance from a training window to its
+nearest other training window (about 1: no closer than real windows are to each other; well
+below 1: copies).
 
     python benchmarks/bench_avatar_code_density.py --datasets sines --seeds 0 1 2 3 4 5 --write
 """

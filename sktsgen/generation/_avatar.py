@@ -347,7 +347,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         rng = np.random.RandomState(seed)
         X_val = None
         if self.early_stopping:
-            n_val = round(self.validation_fraction * len(Xs))
+            # int(): under NumPy 1.x, round() of a NumPy float stays a float.
+            n_val = int(round(self.validation_fraction * len(Xs)))  # noqa: RUF046
             if n_val < 2 or len(Xs) - n_val < 2:
                 raise ValueError(
                     f"early_stopping needs at least 2 training and 2 validation windows; "

@@ -136,7 +136,8 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         """Row indices for training and (with early stopping) validation."""
         if not self.early_stopping:
             return slice(None), None
-        n_val = round(self.validation_fraction * n_samples)
+        # int(): under NumPy 1.x, round() of a NumPy float stays a float.
+        n_val = int(round(self.validation_fraction * n_samples))  # noqa: RUF046
         if n_val < 1 or n_val >= n_samples:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves {n_val} of "
