@@ -59,6 +59,12 @@ LATENT = {
     # The target's own history copied from the source (see docs/over_sampling.md).
     "latent adversarial, target kept": {"keep_features": [TARGET_CHANNEL]},
 }
+# The paper's own protocol: duplication x4, then the rare windows perturbed in every batch
+# while the downstream GRU trains (GRURegressor(augmenter=LatentAdversarialSampler(...))).
+ON_THE_FLY = {
+    "latent adversarial, on the fly": {},
+    "latent adversarial, on the fly, target kept": {"keep_features": [TARGET_CHANNEL]},
+}
 
 
 def load_task(path):
@@ -78,8 +84,8 @@ def load_task(path):
 def make_sampler(name, ratio, threshold, seed, overrides):
     """The sampler of a method, or None for "no oversampling"."""
     common = {"sampling_strategy": ratio, "minority_threshold": threshold, "random_state": seed}
-    if name in CLASSIC:
-        return getattr(over_sampling, CLASSIC[name])(**common)
+    if name in CLASSIC or name in ON_THE_FLY:
+        return getattr(over_sampling, CLASSIC.get(name, "RandomWindowOverSampler"))(**common)
     if name in LATENT:
         return LatentAdversarialSampler(**common, **LATENT[name], **overrides)
     return None
@@ -108,8 +114,12 @@ def run_one(name, seed, task, args, overrides):
     if sampler is not None:
         assert (y_fit > threshold).sum() == FACTOR * rare.sum()
     model_seed = seed + args.model_seed_offset
+    augmenter = None
+    if name in ON_THE_FLY:
+        augmenter = LatentAdversarialSampler(minority_threshold=threshold, random_state=seed,
+                                             **ON_THE_FLY[name], **overrides)
     model = GRURegressor(max_iter=args.epochs, batch_size=args.batch_size,
-                         random_state=model_seed)
+                         random_state=model_seed, augmenter=augmenter)
     model.fit(X_fit, y_fit)
     res = errors(y_test, model.predict(X_test), threshold)
     res.update(method=name, seed=seed, model_seed=model_seed, sampler_s=t_sampler,
@@ -164,7 +174,7 @@ def main(argv=None):
                              "protocol: 0); other offsets measure the downstream model's share "
                              "of the seed-to-seed spread")
     parser.add_argument("--methods", nargs="*", default=None,
-                        help="subset of: none, " + ", ".join([*CLASSIC, *LATENT]))
+                        help="subset of: none, " + ", ".join([*CLASSIC, *LATENT, *ON_THE_FLY]))
     parser.add_argument("--sampler-params", default="{}",
                         help="JSON overrides for the latent samplers, e.g. '{\"scale\": 0.3}'")
     parser.add_argument("--results", default=None, help="JSON-lines file to resume from")
@@ -186,11 +196,14 @@ def main(argv=None):
     if args.quick:
         args.seeds, args.epochs = 1, 2
         overrides = {"n_iter": 20, "predictor_n_iter": 20, **overrides}
+    unknown = set(args.methods or ()) - {"none", *CLASSIC, *LATENT, *ON_THE_FLY}
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}")
     data = shared_data_dir()
     if data is None:
         sys.exit("../shared/data/energy_data.csv is needed for this benchmark.")
     task = load_task(data / "energy_data.csv")
-    methods = args.methods or ["none", *CLASSIC, *LATENT]
+    methods = args.methods or ["none", *CLASSIC, *LATENT, *ON_THE_FLY]
     done = []
     if args.results and Path(args.results).exists():
         done = [json.loads(line) for line in Path(args.results).read_text().splitlines()]

@@ -1,11 +1,12 @@
 """GRU regressor and classifier on windows: the paper's downstream models as sklearn estimators."""
 
+import contextlib
 import numbers
 from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
@@ -49,12 +50,13 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "augmenter": "no_validation",  # checked in fit, with a message naming what fits
     }
 
     def __init__(self, *, hidden_size=15, num_layers=2, dropout=0.0, max_iter=50,
                  batch_size=64, learning_rate=1e-3, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, device="cpu",
-                 verbose=0, random_state=None, warm_start=False):
+                 verbose=0, random_state=None, warm_start=False, augmenter=None):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
@@ -69,6 +71,7 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
         self.warm_start = warm_start
+        self.augmenter = augmenter
 
     def fit(self, X, y):
         """Train the GRU on windows ``X`` and targets ``y``.
@@ -89,10 +92,11 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
     def _fit(self, X, y, augment=None):
         """``fit`` with an optional per-batch hook, for samplers that train this model.
 
-        ``augment(xb, yb) -> (xb, yb)`` is passed to
+        ``augment(xb, yb, idx) -> (xb, yb)`` is passed to
         :func:`sktsgen.training._supervised.train_supervised`: it sees the tensors the module
         sees, windows scaled by ``scaler_`` and targets encoded by this estimator
-        (standardised floats for the regressor, int64 class codes for the classifier).
+        (standardised floats for the regressor, int64 class codes for the classifier), and
+        the batch's rows among the training windows. ``augmenter`` uses the same hook.
         """
         warm = self.warm_start and hasattr(self, "module_")
         X = validate_windows(self, X, reset=not warm)
@@ -110,7 +114,12 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         yt = torch.as_tensor(target, device=device)
         train_idx, val_idx = self._split(X.shape[0], seed)
         validation = None if val_idx is None else (Xt[val_idx], yt[val_idx])
-        with torch_threads(1, device), torch_seed(seed, device):
+        rows = train_idx if isinstance(train_idx, slice) else train_idx.numpy()
+        perturber = self._fit_augmenter(X[rows], y[rows], augment, device, seed)
+        if perturber is not None:
+            augment = perturber
+        with torch_threads(1, device), torch_seed(seed, device), \
+                (perturber if perturber is not None else contextlib.nullcontext()):
             if not warm:
                 self.module_ = GRUHead(
                     self.n_features_in_, self.hidden_size, self.num_layers,
@@ -131,6 +140,28 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         self.device_ = device
         self.n_iter_ = len(self.history_["train"])
         return self
+
+    def _fit_augmenter(self, X, y, augment, device, seed):
+        """Fit ``augmenter_`` (a clone of ``augmenter``) on the training windows and return
+        its per-batch hook, or None without an augmenter."""
+        if self.augmenter is None:
+            self.augmenter_ = None
+            return None
+        if not hasattr(self.augmenter, "_fit_batch_perturber"):
+            raise TypeError(
+                "augmenter must be a LatentAdversarialSampler (which can perturb batches "
+                f"while the model trains) or None, got {type(self.augmenter).__name__}. To "
+                "add fixed new windows with another sampler, put it before the model in an "
+                "imblearn Pipeline."
+            )
+        if augment is not None:
+            raise ValueError("augmenter and an augment hook cannot be combined.")
+        self.augmenter_ = clone(self.augmenter)
+        own_state = self.augmenter_.random_state
+        return self.augmenter_._fit_batch_perturber(
+            X, y, input_scaler=self.scaler_, device=device,
+            random_state=seed if own_state is None else own_state,
+        )
 
     def _split(self, n_samples, seed):
         """Row indices for training and (with early stopping) validation."""
@@ -203,6 +234,16 @@ class GRURegressor(RegressorMixin, _BaseGRUModel):
         results on CPU.
     warm_start : bool, default=False
         Continue training the fitted network (same scaling) instead of starting anew.
+    augmenter : LatentAdversarialSampler or None, default=None
+        Latent adversarial augmentation on the fly, the paper's own protocol: a clone of it
+        trains its autoencoder on the training windows, then, while this model trains, the
+        windows it would over-sample (the rare ones, or those of the classes its
+        ``sampling_strategy`` names) are replaced in every batch by perturbed versions, and
+        its perturbation module is trained jointly with this model to make them hard for
+        it. Nothing is added to the data: put a sampler (e.g. duplication) before the model
+        in an imblearn ``Pipeline`` for that. Runs on this model's ``device``; when the
+        augmenter's ``random_state`` is None, this model's seeds it. See
+        ``docs/over_sampling.md``.
 
     Attributes
     ----------
@@ -214,6 +255,9 @@ class GRURegressor(RegressorMixin, _BaseGRUModel):
         Loss per epoch (``"train"``, and ``"val"`` with early stopping) in standardised units.
     n_iter_ : int
         Epochs run by the last ``fit``.
+    augmenter_ : LatentAdversarialSampler or None
+        The fitted clone of ``augmenter`` (its ``perturbation_module_`` as trained with this
+        model).
     device_ : torch.device
     n_features_in_ : int
     seq_len_ : int
@@ -236,13 +280,13 @@ class GRURegressor(RegressorMixin, _BaseGRUModel):
     def __init__(self, *, hidden_size=15, num_layers=2, dropout=0.0, max_iter=50,
                  batch_size=64, learning_rate=1e-3, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, device="cpu",
-                 verbose=0, random_state=None, warm_start=False):
+                 verbose=0, random_state=None, warm_start=False, augmenter=None):
         super().__init__(
             hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, max_iter=max_iter,
             batch_size=batch_size, learning_rate=learning_rate, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             tol=tol, device=device, verbose=verbose, random_state=random_state,
-            warm_start=warm_start,
+            warm_start=warm_start, augmenter=augmenter,
         )
 
     def _n_outputs(self):
@@ -295,6 +339,9 @@ class GRUClassifier(ClassifierMixin, _BaseGRUModel):
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
         Continue training the fitted network; ``y`` may only contain classes seen before.
+    augmenter : LatentAdversarialSampler or None, default=None
+        On-the-fly latent adversarial augmentation of the windows of the classes its
+        ``sampling_strategy`` names; see :class:`GRURegressor`.
 
     Attributes
     ----------
@@ -303,6 +350,7 @@ class GRUClassifier(ClassifierMixin, _BaseGRUModel):
     scaler_ : sktsgen.preprocessing.WindowMinMaxScaler
     history_ : dict
     n_iter_ : int
+    augmenter_ : LatentAdversarialSampler or None
     device_ : torch.device
     n_features_in_ : int
     seq_len_ : int
@@ -326,13 +374,13 @@ class GRUClassifier(ClassifierMixin, _BaseGRUModel):
     def __init__(self, *, hidden_size=15, num_layers=2, dropout=0.0, max_iter=50,
                  batch_size=64, learning_rate=1e-3, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, device="cpu",
-                 verbose=0, random_state=None, warm_start=False):
+                 verbose=0, random_state=None, warm_start=False, augmenter=None):
         super().__init__(
             hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, max_iter=max_iter,
             batch_size=batch_size, learning_rate=learning_rate, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             tol=tol, device=device, verbose=verbose, random_state=random_state,
-            warm_start=warm_start,
+            warm_start=warm_start, augmenter=augmenter,
         )
 
     def _n_outputs(self):

@@ -12,7 +12,13 @@ from ..nn._gru import GRUHead
 from ..nn._latent import PERTURBATIONS, ConvAutoencoder, LatentPerturbation, WindowDiscriminator
 from ..preprocessing import WindowMinMaxScaler
 from ..training._common import recompute_batch_norm
-from ..training._latent import encode, perturb_windows, train_autoencoder, train_perturbation
+from ..training._latent import (
+    BatchPerturber,
+    encode,
+    perturb_windows,
+    train_autoencoder,
+    train_perturbation,
+)
 from ..utils._torch import (
     TorchPickleMixin,
     make_generator,
@@ -34,6 +40,16 @@ def _positive_int():
 
 def _positive_real():
     return [Interval(numbers.Real, 0, None, closed="neither")]
+
+
+def _scaling_map(source, target):
+    """Per-channel ``(scale, offset)`` with ``target.transform(x) = source.transform(x) * scale
+    + offset`` for two fitted min-max window scalers."""
+    s_src, lo_src = source._scale()
+    s_tgt, lo_tgt = target._scale()
+    scale = s_tgt / s_src
+    offset = lo_tgt - lo_src * scale + (source.data_min_ - target.data_min_) * s_tgt
+    return scale, offset
 
 
 class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
@@ -307,43 +323,55 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
             return None
         return torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
 
-    def _fit_augmenter(self, X, y, rare_mask, random_state):
-        real_cost, fake_cost = self._check_costs()
-        self.device_ = resolve_device(self.device)
+    def _prepare(self, X, random_state, device=None):
+        """Device (``device`` overrides the parameter), scaler and kept channels; returns the
+        scaled windows, the kept channels as a tensor (or None) and the seed."""
+        self.device_ = resolve_device(self.device if device is None else device)
         seed = seed_from_random_state(random_state)
         self.scaler_ = WindowMinMaxScaler().fit(X)
         Xt = to_tensor(self.scaler_.transform(X), self.device_)
-        yt, n_outputs = self._targets(y)
-        _, seq_len, n_features = X.shape
-        self.keep_mask_ = self._keep_mask(n_features)
+        self.keep_mask_ = self._keep_mask(X.shape[2])
         keep = (None if self.keep_mask_ is None
                 else torch.as_tensor(self.keep_mask_, device=self.device_))
+        return Xt, keep, seed
+
+    def _fit_autoencoder(self, Xt, seed, generator):
+        """Stage 1, inside the caller's ``torch_seed`` block: the autoencoder trained against
+        its discriminator, then a fresh perturbation module."""
+        real_cost, fake_cost = self._check_costs()
+        _, seq_len, n_features = Xt.shape
+        self.autoencoder_module_ = ConvAutoencoder(
+            n_features, seq_len, self.latent_dim).to(self.device_)
+        self.discriminator_module_ = WindowDiscriminator(n_features, seq_len).to(self.device_)
+        history = train_autoencoder(
+            self.autoencoder_module_, self.discriminator_module_, Xt, n_iter=self.n_iter,
+            batch_size=self.batch_size, lr=self.learning_rate,
+            disc_lr=self.discriminator_learning_rate,
+            adversarial_weight=self.adversarial_weight, real_cost=real_cost,
+            fake_cost=fake_cost, generator=generator, device=self.device_,
+            verbose=self.verbose,
+        )
+        if self.recompute_batch_norm:
+            recompute_batch_norm(self.autoencoder_module_, Xt, self.batch_size,
+                                 make_generator(seed, self.device_))
+        self.perturbation_module_ = LatentPerturbation(
+            self.latent_dim, mode=self.perturbation, scale=self.scale,
+            noise_dim=self.noise_dim, rank=self.rank, center=self.center,
+            random_fraction=self.random_fraction).to(self.device_)
+        self.history_ = {"autoencoder": history, "perturbation": {}}
+
+    def _fit_augmenter(self, X, y, rare_mask, random_state):
+        Xt, keep, seed = self._prepare(X, random_state)
+        yt, n_outputs = self._targets(y)
+        trained = self.perturbation != "random"
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             generator = make_generator(seed, self.device_)
-            self.autoencoder_module_ = ConvAutoencoder(
-                n_features, seq_len, self.latent_dim).to(self.device_)
-            self.discriminator_module_ = WindowDiscriminator(n_features, seq_len).to(self.device_)
-            ae_history = train_autoencoder(
-                self.autoencoder_module_, self.discriminator_module_, Xt, n_iter=self.n_iter,
-                batch_size=self.batch_size, lr=self.learning_rate,
-                disc_lr=self.discriminator_learning_rate,
-                adversarial_weight=self.adversarial_weight, real_cost=real_cost,
-                fake_cost=fake_cost, generator=generator, device=self.device_,
-                verbose=self.verbose,
-            )
-            if self.recompute_batch_norm:
-                recompute_batch_norm(self.autoencoder_module_, Xt, self.batch_size,
-                                     make_generator(seed, self.device_))
-            self.perturbation_module_ = LatentPerturbation(
-                self.latent_dim, mode=self.perturbation, scale=self.scale,
-                noise_dim=self.noise_dim, rank=self.rank, center=self.center,
-                random_fraction=self.random_fraction).to(self.device_)
-            trained = self.perturbation != "random"
+            self._fit_autoencoder(Xt, seed, generator)
             self.predictor_module_ = (
-                GRUHead(n_features, PREDICTOR_HIDDEN, PREDICTOR_LAYERS, n_outputs).to(self.device_)
-                if trained else None
+                GRUHead(X.shape[2], PREDICTOR_HIDDEN, PREDICTOR_LAYERS, n_outputs)
+                .to(self.device_) if trained else None
             )
-            pert_history = train_perturbation(
+            self.history_["perturbation"] = train_perturbation(
                 self.perturbation_module_, self.autoencoder_module_, self.predictor_module_,
                 encode(self.autoencoder_module_, Xt), Xt, yt,
                 source_weights=self._source_weights(y, rare_mask), task=self.task_,
@@ -352,7 +380,38 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                 generator=generator, device=self.device_, residual=self.residual,
                 keep=keep, verbose=self.verbose,
             )
-        self.history_ = {"autoencoder": ae_history, "perturbation": pert_history}
+
+    def _fit_batch_perturber(self, X, y, *, input_scaler, device, random_state):
+        """Train the autoencoder on ``X`` and return the hook that perturbs, on the fly, the
+        windows this sampler would over-sample while a model trains (the paper's protocol).
+
+        Called by models with ``augmenter=`` (e.g. :class:`~sktsgen.models.GRURegressor`):
+        ``X``, ``y`` are the model's training windows and targets, ``input_scaler`` the
+        model's window scaling, ``device`` the model's device. The targeted windows are the
+        rare ones (regression) or those of the classes ``sampling_strategy`` names
+        (classification); how many windows it asks for plays no part. The perturbation
+        module is trained by the hook, against the model itself: no predictor of its own
+        (``predictor_module_`` is None).
+        """
+        X, y, rare, _ = self._check_X_y(X, y)
+        targeted = rare if rare is not None else np.isin(y, list(self.sampling_strategy_))
+        Xt, keep, seed = self._prepare(X, random_state, device)
+        with torch_threads(1, self.device_), torch_seed(seed, self.device_):
+            generator = make_generator(seed, self.device_)
+            self._fit_autoencoder(Xt, seed, generator)
+            # The encoder is frozen from here on: its latents' variance is final.
+            self.perturbation_module_.update_statistics(encode(self.autoencoder_module_, Xt))
+        self.predictor_module_ = None
+        scale, offset = _scaling_map(input_scaler, self.scaler_)
+        to_autoencoder = None
+        if not (np.allclose(scale, 1.0) and np.allclose(offset, 0.0)):
+            to_autoencoder = (to_tensor(scale, self.device_), to_tensor(offset, self.device_))
+        return BatchPerturber(
+            self.perturbation_module_, self.autoencoder_module_,
+            targeted=None if targeted.all() else torch.as_tensor(targeted, device=self.device_),
+            lr=self.perturbation_learning_rate, generator=generator,
+            to_autoencoder=to_autoencoder, residual=self.residual, keep=keep,
+        )
 
     def _augment(self, X_source, y_source, random_state):
         check_is_fitted(self, "perturbation_module_")

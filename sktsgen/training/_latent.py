@@ -5,7 +5,9 @@ rule and a cost-sensitive discriminator loss (Section 3.2). Stage 2 freezes the 
 and trains the perturbation module jointly with a predictor of the target (Section 3.3): one
 backward pass serves both, the perturbation's gradient being reversed so that it maximises
 the predictor's loss on decoded perturbed windows ("adversarial") or left as is so that it
-minimises it ("anti-adversarial").
+minimises it ("anti-adversarial"). :class:`BatchPerturber` is the paper's own protocol for
+stage 2: the perturbation trained on the fly against the downstream model itself, through the
+per-batch hook of :func:`sktsgen.training._supervised.train_supervised`.
 """
 
 import torch
@@ -207,3 +209,111 @@ def perturb_windows(perturbation, autoencoder, X, *, generator, residual=False,
         x_new = autoencoder.decode(perturbation(z, generator=generator))
         out.append(x_new + c - autoencoder.decode(z) if residual else x_new)
     return torch.cat(out)
+
+
+class BatchPerturber:
+    """Per-batch hook that perturbs windows in a frozen autoencoder's latent space on the fly.
+
+    The paper's protocol (Section 3.3): while a downstream model trains, every batch's
+    targeted windows are encoded, perturbed and decoded, and the perturbation module is
+    updated jointly with the model, so the augmentation follows the model as it learns. Pass
+    the object as ``augment`` to :func:`~sktsgen.training._supervised.train_supervised`
+    inside a ``with`` block (which freezes the autoencoder's weights, and restores them).
+
+    The model's backward pass leaves the perturbation's gradient (negated for
+    ``mode="adversarial"``, so that the step ascends the model's loss) in the module; it is
+    applied at the start of the next call, before that batch is perturbed, so the hook needs
+    no forward pass of its own.
+
+    Parameters
+    ----------
+    perturbation : LatentPerturbation
+        With its running latent variance already set.
+    autoencoder : ConvAutoencoder
+        Trained; frozen while the hook is in use.
+    targeted : bool tensor (n_rows,) or None
+        Rows of the training set whose windows are perturbed whenever they are in a batch
+        (e.g. the rare windows); None perturbs every window. Perturbed windows replace their
+        sources in the batch and keep their targets.
+    lr : float
+        Adam learning rate of the perturbation module.
+    generator : torch.Generator
+        Draws the perturbation's noise.
+    to_autoencoder : tuple (scale, offset) of tensors (n_features,), default=None
+        Affine map from the model's window scaling to the autoencoder's,
+        ``x_ae = x * scale + offset``; None when both scale windows alike.
+    residual : bool, default=True
+        New window = ``x + decode(z + delta) - decode(z)`` (see :func:`perturb_windows`).
+    keep : bool tensor (n_features,) or None
+        Channels copied unchanged from the source window.
+
+    Attributes
+    ----------
+    n_perturbed : tensor
+        Windows perturbed so far (on the device; no host sync during training).
+    """
+
+    def __init__(self, perturbation, autoencoder, *, targeted, lr, generator,
+                 to_autoencoder=None, residual=True, keep=None):
+        self.perturbation, self.autoencoder = perturbation, autoencoder
+        self.targeted, self.generator = targeted, generator
+        self.to_autoencoder, self.residual, self.keep = to_autoencoder, residual, keep
+        trained = perturbation.mode != "random"
+        self.optimizer = make_adam(perturbation.parameters(), lr) if trained else None
+        self.reverse = perturbation.mode == "adversarial"
+        self.n_perturbed = torch.zeros((), dtype=torch.long)
+        self._pending = False
+        self._frozen = []
+
+    def __enter__(self):
+        self._frozen = [p for p in self.autoencoder.parameters() if p.requires_grad]
+        for p in self._frozen:
+            p.requires_grad_(False)
+        self.autoencoder.eval()
+        self.perturbation.train()
+        self.n_perturbed = self.n_perturbed.to(self.perturbation.running_var.device)
+        return self
+
+    def __exit__(self, *exc):
+        self._step()  # the last batch's gradient
+        for p in self._frozen:
+            p.requires_grad_(True)
+        self._frozen = []
+        self.perturbation.eval()
+        return False
+
+    def _step(self):
+        if self._pending and self.optimizer is not None:
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        self._pending = False
+
+    def _perturb(self, x):
+        """Perturbed versions of windows ``x`` (model scaling), differentiable in the module."""
+        scale, offset = self.to_autoencoder or (None, None)
+        x_ae = x if scale is None else x * scale + offset
+        with torch.no_grad():
+            z = self.autoencoder.encode(x_ae)
+            base = self.autoencoder.decode(z) if self.residual else None
+        delta = self.perturbation.delta(z, generator=self.generator)
+        decoded = self.autoencoder.decode(z + (_ReverseGrad.apply(delta) if self.reverse
+                                               else delta))
+        if self.residual:
+            change = decoded - base
+            x_new = x + (change if scale is None else change / scale)
+        else:
+            x_new = decoded if scale is None else (decoded - offset) / scale
+        return x_new if self.keep is None else torch.where(self.keep, x, x_new)
+
+    def __call__(self, xb, yb, idx):
+        self._step()
+        if self.targeted is None:
+            x_new = self._perturb(xb)
+            self.n_perturbed += xb.shape[0]
+        else:
+            mask = self.targeted[idx]
+            # The targeted rows only (the rare ones are few), put back in place.
+            x_new = xb.index_put((mask,), self._perturb(xb[mask]))
+            self.n_perturbed += mask.sum()
+        self._pending = True
+        return x_new, yb

@@ -1,7 +1,7 @@
 """Mini-batch supervised training of a window model, with optional early stopping.
 
 Used by ``GRURegressor``/``GRUClassifier`` and by samplers that train a predictor jointly with
-an augmenter: the optional ``augment(xb, yb) -> (xb, yb)`` hook is called on every batch
+an augmenter: the optional ``augment(xb, yb, idx) -> (xb, yb)`` hook is called on every batch
 before the forward pass, so the caller can perturb, replace or extend the batch (and update
 its own modules against the current model) without a loop of its own.
 """
@@ -61,9 +61,10 @@ def train_supervised(module, X, y, *, loss, n_epochs, batch_size, generator, opt
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
     augment : callable, default=None
-        ``augment(xb, yb) -> (xb, yb)`` applied to every training batch before the forward
-        pass (the tensors the module sees: scaled windows, transformed targets). The returned
-        batch may be larger or smaller. Gradients of the model's loss flow into whatever
+        ``augment(xb, yb, idx) -> (xb, yb)`` applied to every training batch before the
+        forward pass: the tensors the module sees (scaled windows, transformed targets) and
+        the batch's row indices into ``X`` (so that a hook can treat some rows apart). The
+        returned batch may be larger or smaller. Gradients of the model's loss flow into whatever
         ``augment`` returns, but only ``module``'s optimizer steps here; a caller training an
         adversary updates it inside the hook.
     verbose : int, default=0
@@ -108,7 +109,7 @@ def train_supervised(module, X, y, *, loss, n_epochs, batch_size, generator, opt
         for idx in batches:
             xb, yb = X[idx], y[idx]
             if augment is not None:
-                xb, yb = augment(xb, yb)
+                xb, yb = augment(xb, yb, idx)
             batch_loss = loss_fn(module(xb), yb)
             optimizer.zero_grad(set_to_none=True)
             batch_loss.backward()

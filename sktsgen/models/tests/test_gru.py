@@ -150,7 +150,7 @@ def test_training_hook_sees_every_batch_and_may_extend_it():
     y = X.mean(dim=(1, 2))
     sizes = []
 
-    def doubling(xb, yb):
+    def doubling(xb, yb, idx):
         sizes.append(xb.shape[0])
         return torch.cat([xb, xb + 0.01]), torch.cat([yb, yb])
 
@@ -169,7 +169,7 @@ def test_private_fit_with_hook_validates_parameters_and_uses_the_hook():
     X, y = _regression_data(n=40)
     calls = []
 
-    def hook(xb, yb):
+    def hook(xb, yb, idx):
         calls.append(xb.shape[0])
         return xb, yb
 
