@@ -272,6 +272,15 @@ class GRURegressor(RegressorMixin, _BaseGRUModel):
     >>> model = GRURegressor(hidden_size=8, max_iter=5, random_state=0).fit(X, y)
     >>> model.predict(X[:3]).shape
     (3,)
+
+    The same model with the rare windows (top 10% of ``y``) perturbed on the fly:
+
+    >>> from sktsgen.over_sampling import LatentAdversarialSampler
+    >>> aug = LatentAdversarialSampler(minority_threshold=np.quantile(y, 0.9), latent_dim=16,
+    ...                                n_iter=5)
+    >>> model = GRURegressor(hidden_size=8, max_iter=5, random_state=0, augmenter=aug).fit(X, y)
+    >>> model.augmenter_.perturbation_module_ is not None
+    True
     """
 
     _loss = "squared_error"

@@ -174,7 +174,10 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     -----
     The paper perturbs on the fly while the downstream model trains; an over-sampler has to
     return fixed windows, so the perturbation module is trained against its own copy of the
-    downstream model and the new windows are drawn from its final state.
+    downstream model and the new windows are drawn from its final state. For the paper's own
+    protocol pass the sampler to a model instead, as
+    ``GRURegressor(augmenter=LatentAdversarialSampler(...))``: the windows it targets are
+    then perturbed in every batch, against the model being trained.
 
     Examples
     --------
