@@ -123,6 +123,18 @@ def test_sampler_and_models_on_cuda(X, y_class, y_reg):
     assert reg.predict(X).shape == y_reg.shape
 
 
+def test_on_the_fly_augmenter_follows_the_model_to_cuda(X, y_reg):
+    threshold = float(np.quantile(y_reg, 0.9))
+    # The augmenter asks for the CPU; it runs where the model runs.
+    aug = LatentAdversarialSampler(device="cpu", minority_threshold=threshold,
+                                   keep_features=[0], **SAMPLER)
+    reg = GRURegressor(device="cuda", **GRU, augmenter=aug).fit(X, y_reg)
+    assert_on(reg, "cuda")
+    assert_on(reg.augmenter_, "cuda")
+    restored = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_allclose(restored.predict(X), reg.predict(X), rtol=1e-6)
+
+
 def test_discriminative_score_on_cuda(X):
     s = discriminative_score(X, X[::-1] + 1.0, n_iter=5, device="cuda", random_state=0)
     assert 0.0 <= s <= 0.5
