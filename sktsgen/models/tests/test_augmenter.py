@@ -22,14 +22,6 @@ MODEL = {"hidden_size": 8, "num_layers": 1, "max_iter": 2, "batch_size": 32, "ra
 AUG = {"latent_dim": 8, "n_iter": 2, "batch_size": 16, "noise_dim": 4, "rank": 3}
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
-
 def _data(n=120, seq_len=8, d=3, seed=0):
     X = np.random.default_rng(seed).normal(size=(n, seq_len, d))
     y = 10.0 * X[:, -3:, 0].mean(axis=1) + X[:, 0, 1]

@@ -18,16 +18,6 @@ TINY = {"hidden_size": 8, "num_layers": 1, "max_iter": 30, "batch_size": 32, "le
             "random_state": 0}
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # These networks are tiny: one thread is as fast as two, and much faster when the
-    # cores are shared with other processes (thread hand-offs dominate).
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
-
 @parametrize_with_checks([GRURegressor(**TINY), GRUClassifier(**TINY)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
