@@ -242,8 +242,8 @@ class GRURegressor(RegressorMixin, _BaseGRUModel):
         its perturbation module is trained jointly with this model to make them hard for
         it. Nothing is added to the data: put a sampler (e.g. duplication) before the model
         in an imblearn ``Pipeline`` for that. Runs on this model's ``device``; when the
-        augmenter's ``random_state`` is None, this model's seeds it. See
-        ``docs/over_sampling.md``.
+        augmenter's ``random_state`` is None, this model's seeds it. Every ``fit`` trains a
+        new clone, with ``warm_start`` too. See ``docs/over_sampling.md``.
 
     Attributes
     ----------
