@@ -59,11 +59,14 @@ LATENT = {
     # The target's own history copied from the source (see docs/over_sampling.md).
     "latent adversarial, target kept": {"keep_features": [TARGET_CHANNEL]},
 }
-# The paper's own protocol: duplication x4, then the rare windows perturbed in every batch
-# while the downstream GRU trains (GRURegressor(augmenter=LatentAdversarialSampler(...))).
+# The paper's own protocol: duplication x4 (or no over-sampling, the paper's other rows), then
+# the rare windows perturbed in every batch while the downstream GRU trains
+# (GRURegressor(augmenter=LatentAdversarialSampler(...))). Name -> (duplicate, parameters).
 ON_THE_FLY = {
-    "latent adversarial, on the fly": {},
-    "latent adversarial, on the fly, target kept": {"keep_features": [TARGET_CHANNEL]},
+    "latent adversarial, on the fly": (True, {}),
+    "latent adversarial, on the fly, target kept": (True, {"keep_features": [TARGET_CHANNEL]}),
+    "latent adversarial, on the fly, target kept, no x4": (
+        False, {"keep_features": [TARGET_CHANNEL]}),
 }
 
 
@@ -84,8 +87,10 @@ def load_task(path):
 def make_sampler(name, ratio, threshold, seed, overrides):
     """The sampler of a method, or None for "no oversampling"."""
     common = {"sampling_strategy": ratio, "minority_threshold": threshold, "random_state": seed}
-    if name in CLASSIC or name in ON_THE_FLY:
-        return getattr(over_sampling, CLASSIC.get(name, "RandomWindowOverSampler"))(**common)
+    if name in CLASSIC:
+        return getattr(over_sampling, CLASSIC[name])(**common)
+    if name in ON_THE_FLY:
+        return over_sampling.RandomWindowOverSampler(**common) if ON_THE_FLY[name][0] else None
     if name in LATENT:
         return LatentAdversarialSampler(**common, **LATENT[name], **overrides)
     return None
@@ -117,7 +122,7 @@ def run_one(name, seed, task, args, overrides):
     augmenter = None
     if name in ON_THE_FLY:
         augmenter = LatentAdversarialSampler(minority_threshold=threshold, random_state=seed,
-                                             **ON_THE_FLY[name], **overrides)
+                                             **ON_THE_FLY[name][1], **overrides)
     model = GRURegressor(max_iter=args.epochs, batch_size=args.batch_size,
                          random_state=model_seed, augmenter=augmenter)
     model.fit(X_fit, y_fit)
