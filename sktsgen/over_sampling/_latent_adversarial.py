@@ -28,6 +28,7 @@ from ..utils._torch import (
     torch_seed,
     torch_threads,
 )
+from ..utils._validation import check_target, validate_windows
 from ._base import BaseWindowOverSampler
 
 # The predictor the perturbation is trained against: the paper's downstream 2-layer GRU.
@@ -391,13 +392,20 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         Called by models with ``augmenter=`` (e.g. :class:`~sktsgen.models.GRURegressor`):
         ``X``, ``y`` are the model's training windows and targets, ``input_scaler`` the
         model's window scaling, ``device`` the model's device. The targeted windows are the
-        rare ones (regression) or those of the classes ``sampling_strategy`` names
-        (classification); how many windows it asks for plays no part. The perturbation
+        rare ones (regression, where ``sampling_strategy`` plays no part) or those of the
+        classes ``sampling_strategy`` names (classification, validated as imbalanced-learn
+        does; the counts it asks for play no part). The perturbation
         module is trained by the hook, against the model itself: no predictor of its own
         (``predictor_module_`` is None).
         """
-        X, y, rare, _ = self._check_X_y(X, y)
-        targeted = rare if rare is not None else np.isin(y, list(self.sampling_strategy_))
+        if self.minority_threshold is None:
+            X, y, _, _ = self._check_X_y(X, y)
+            targeted = np.isin(y, list(self.sampling_strategy_))
+        else:
+            # Only the rare rule matters: no count of new windows to check against.
+            X = validate_windows(self, X, reset=True)
+            targeted = self._rare_mask(check_target(y, n_samples=X.shape[0]))
+            self.task_ = "regression"
         Xt, keep, seed = self._prepare(X, random_state, device)
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             generator = make_generator(seed, self.device_)

@@ -55,6 +55,16 @@ def test_same_seeds_same_model_and_the_model_seeds_an_unseeded_augmenter():
     assert not np.array_equal(a, c.predict(X))
 
 
+def test_regression_augmenter_ignores_the_count_its_strategy_asks_for():
+    X, y, thr = _data()
+    # fit_resample would refuse: one rare window asked for, more already there.
+    aug = LatentAdversarialSampler(minority_threshold=thr, sampling_strategy={"rare": 1}, **AUG)
+    with pytest.raises(ValueError, match="cannot remove"):
+        clone(aug).fit_resample(X, y)
+    model = GRURegressor(**MODEL, augmenter=aug).fit(X, y)
+    assert model.augmenter_.task_ == "regression"
+
+
 def test_classifier_perturbs_the_classes_its_strategy_names():
     X, _, _ = _data()
     y = np.where(np.arange(X.shape[0]) < 20, "rare", "common")
