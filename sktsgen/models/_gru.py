@@ -115,7 +115,7 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         train_idx, val_idx = self._split(X.shape[0], seed)
         validation = None if val_idx is None else (Xt[val_idx], yt[val_idx])
         rows = train_idx if isinstance(train_idx, slice) else train_idx.numpy()
-        perturber = self._fit_augmenter(X[rows], y[rows], augment, device, seed)
+        perturber = self._fit_batch_augmenter(X[rows], y[rows], augment, device, seed)
         if perturber is not None:
             augment = perturber
         with torch_threads(1, device), torch_seed(seed, device), \
@@ -141,7 +141,7 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         self.n_iter_ = len(self.history_["train"])
         return self
 
-    def _fit_augmenter(self, X, y, augment, device, seed):
+    def _fit_batch_augmenter(self, X, y, augment, device, seed):
         """Fit ``augmenter_`` (a clone of ``augmenter``) on the training windows and return
         its per-batch hook, or None without an augmenter."""
         if self.augmenter is None:

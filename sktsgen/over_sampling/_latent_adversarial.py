@@ -398,6 +398,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         module is trained by the hook, against the model itself: no predictor of its own
         (``predictor_module_`` is None).
         """
+        self._validate_params()  # fit_resample validates via _fit_context; models call this
         if self.minority_threshold is None:
             X, y, _, _ = self._check_X_y(X, y)
             targeted = np.isin(y, list(self.sampling_strategy_))

@@ -312,7 +312,8 @@ class BatchPerturber:
             self.n_perturbed += xb.shape[0]
         else:
             mask = self.targeted[idx]
-            # The targeted rows only (the rare ones are few), put back in place.
+            # Decode the targeted rows only (the rare ones are few) and put them back in
+            # place; the boolean selection costs one host sync per batch on a GPU.
             x_new = xb.index_put((mask,), self._perturb(xb[mask]))
             self.n_perturbed += mask.sum()
         self._pending = True

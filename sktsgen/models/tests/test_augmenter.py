@@ -98,6 +98,10 @@ def test_augmenter_errors():
     # The augmenter validates the training targets as fit_resample would.
     with pytest.raises(ValueError, match="minority_threshold"):
         GRURegressor(**MODEL, augmenter=LatentAdversarialSampler(**AUG)).fit(X, y)
+    # The augmenter's own parameters are validated as fit_resample would.
+    with pytest.raises(ValueError, match="scale"):
+        GRURegressor(**MODEL, augmenter=LatentAdversarialSampler(
+            minority_threshold=thr, scale=-1.0, **AUG)).fit(X, y)
     with pytest.raises(ValueError, match="hook cannot be combined"):
         GRURegressor(**MODEL, augmenter=LatentAdversarialSampler(
             minority_threshold=thr, **AUG))._fit(X, y, augment=lambda xb, yb, idx: (xb, yb))
