@@ -97,6 +97,13 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         The paper's module (0) learns to ignore its noise input, so the new windows of one
         source are nearly identical; 1 is ``perturbation="random"``. See
         ``docs/over_sampling.md``.
+    perturb_fraction : float in (0, 1], default=1.0
+        Share of the targeted windows that are perturbed; the others stay exact copies of
+        their sources. On the fly (``augmenter=``, the paper's protocol) each targeted window
+        in a batch is perturbed with this probability, drawn afresh every batch (the paper
+        perturbed 80% of the rare windows a model received); in ``fit_resample`` each new
+        window is a perturbed copy with this probability and a plain duplicate otherwise.
+        See ``docs/over_sampling.md`` for the measured effect.
     keep_features : array-like of int or bool, default=None
         Channels that every new window copies unchanged from its source window, as indices
         or as a boolean mask over the ``n_features`` channels; the perturbation can only act
@@ -201,6 +208,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "residual": ["boolean"],
         "center": ["boolean"],
         "random_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
+        "perturb_fraction": [Interval(numbers.Real, 0, 1, closed="right")],
         "keep_features": ["array-like", None],
         "recompute_batch_norm": ["boolean"],
         "latent_dim": _positive_int(),
@@ -221,7 +229,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
                  minority_threshold=None, residual=True, center=False, random_fraction=0.0,
-                 keep_features=None, recompute_batch_norm=False, latent_dim=512, n_iter=600,
+                 perturb_fraction=1.0, keep_features=None, recompute_batch_norm=False, latent_dim=512, n_iter=600,
                  predictor_n_iter=600, batch_size=128, learning_rate=5e-4,
                  discriminator_learning_rate=2e-3,
                  adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
@@ -234,6 +242,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.residual = residual
         self.center = center
         self.random_fraction = random_fraction
+        self.perturb_fraction = perturb_fraction
         self.keep_features = keep_features
         self.recompute_batch_norm = recompute_batch_norm
         self.latent_dim = latent_dim
@@ -423,6 +432,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
             targeted=None if targeted.all() else torch.as_tensor(targeted, device=self.device_),
             lr=self.perturbation_learning_rate, generator=generator,
             to_autoencoder=to_autoencoder, residual=self.residual, keep=keep,
+            probability=self.perturb_fraction,
         )
 
     def _augment(self, X_source, y_source, random_state):
@@ -433,6 +443,12 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                                 generator=generator, residual=self.residual)
         X_new = X_new.cpu().numpy().astype(X_source.dtype, copy=False)
         X_new = self.scaler_.inverse_transform(X_new)
+        if self.perturb_fraction < 1:
+            # Drawn after the perturbation's noise, so the perturbed windows are those of
+            # perturb_fraction=1; copies are exact, not decoder round trips.
+            copy = (torch.rand(X_new.shape[0], generator=generator, device=generator.device)
+                    >= self.perturb_fraction).cpu().numpy()
+            X_new[copy] = X_source[copy]
         if self.keep_mask_ is not None:
             # Copied in the original scale, so that kept channels are exact, not round trips.
             X_new[..., self.keep_mask_] = X_source[..., self.keep_mask_]

@@ -246,6 +246,9 @@ class BatchPerturber:
         New window = ``x + decode(z + delta) - decode(z)`` (see :func:`perturb_windows`).
     keep : bool tensor (n_features,) or None
         Channels copied unchanged from the source window.
+    probability : float, default=1.0
+        Chance that a targeted window in a batch is perturbed, drawn afresh every batch; the
+        others go through unchanged (the paper perturbed 80% of the rare windows).
 
     Attributes
     ----------
@@ -254,10 +257,11 @@ class BatchPerturber:
     """
 
     def __init__(self, perturbation, autoencoder, *, targeted, lr, generator,
-                 to_autoencoder=None, residual=True, keep=None):
+                 to_autoencoder=None, residual=True, keep=None, probability=1.0):
         self.perturbation, self.autoencoder = perturbation, autoencoder
         self.targeted, self.generator = targeted, generator
         self.to_autoencoder, self.residual, self.keep = to_autoencoder, residual, keep
+        self.probability = probability
         trained = perturbation.mode != "random"
         self.optimizer = make_adam(perturbation.parameters(), lr) if trained else None
         self.reverse = perturbation.mode == "adversarial"
@@ -307,11 +311,16 @@ class BatchPerturber:
 
     def __call__(self, xb, yb, idx):
         self._step()
-        if self.targeted is None:
+        mask = None if self.targeted is None else self.targeted[idx]
+        if self.probability < 1:
+            drawn = torch.rand(xb.shape[0], generator=self.generator,
+                               device=self.generator.device) < self.probability
+            drawn = drawn.to(xb.device)
+            mask = drawn if mask is None else mask & drawn
+        if mask is None:
             x_new = self._perturb(xb)
             self.n_perturbed += xb.shape[0]
         else:
-            mask = self.targeted[idx]
             # Decode the targeted rows only (the rare ones are few) and put them back in
             # place; the boolean selection costs one host sync per batch on a GPU.
             x_new = xb.index_put((mask,), self._perturb(xb[mask]))

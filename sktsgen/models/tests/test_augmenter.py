@@ -140,6 +140,39 @@ def test_batch_perturber_changes_only_targeted_rows_and_non_kept_channels():
     assert torch.equal(xb, X[none])
 
 
+def test_batch_perturber_probability_perturbs_a_fresh_share_of_the_targeted_rows():
+    ae, pert, X = _networks()
+    targeted = torch.arange(64) % 2 == 0
+    hook = BatchPerturber(pert, ae, targeted=targeted, lr=1e-2, generator=make_generator(1),
+                          probability=0.5)
+    y = X.mean(dim=(1, 2))
+    idx = torch.arange(64)
+    changed = []
+    with hook:
+        for _ in range(2):
+            xb, _ = hook(X, y, idx)
+            changed.append((xb != X).flatten(1).any(1))
+    for c in changed:
+        # Only targeted rows, about half of the 32 (binomial 0.5), and a new draw each batch.
+        assert not (c & ~targeted).any() and 6 <= int(c.sum()) <= 26
+    assert not torch.equal(changed[0], changed[1])
+    assert int(hook.n_perturbed) == int(changed[0].sum() + changed[1].sum())
+    # Untargeted (None) rows are drawn from all rows.
+    hook = BatchPerturber(pert, ae, targeted=None, lr=1e-2, generator=make_generator(2),
+                          probability=0.25)
+    with hook:
+        xb, _ = hook(X, y, idx)
+    assert 4 <= int((xb != X).flatten(1).any(1).sum()) <= 28
+
+
+def test_augmenter_passes_perturb_fraction_to_its_hook():
+    X, y, thr = _data()
+    aug = LatentAdversarialSampler(minority_threshold=thr, perturb_fraction=0.3, **AUG)
+    hook = aug._fit_batch_perturber(X, y, input_scaler=WindowMinMaxScaler().fit(X),
+                                    device="cpu", random_state=0)
+    assert hook.probability == 0.3
+
+
 @pytest.mark.parametrize(("mode", "sign"), [("adversarial", 1), ("anti-adversarial", -1)])
 def test_batch_perturber_moves_the_model_loss_in_its_direction(mode, sign):
     ae, pert, X = _networks(mode=mode)

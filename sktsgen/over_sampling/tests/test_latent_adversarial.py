@@ -123,6 +123,22 @@ def test_residual_keeps_the_source_and_paper_mode_decodes():
     assert np.abs(X_full[40:] - X[full.sample_indices_[40:]]).max() > 0.1
 
 
+def test_perturb_fraction_leaves_the_other_new_windows_exact_copies():
+    X, y = _windows(), _regression_target(n_rare=10)
+    kw = {"minority_threshold": 5.0, "sampling_strategy": {"rare": 40}, "random_state": 3}
+    full = _sampler(**kw)
+    X_full, _ = full.fit_resample(X, y)
+    part = _sampler(**kw, perturb_fraction=0.5)
+    X_part, _ = part.fit_resample(X, y)
+    np.testing.assert_array_equal(part.sample_indices_, full.sample_indices_)
+    src = X[part.sample_indices_[40:]]
+    copied = (X_part[40:] == src).all(axis=(1, 2))
+    # About half are copies (30 new windows, binomial 0.5); none are with the default.
+    assert 5 <= copied.sum() <= 25 and not (X_full[40:] == src).all(axis=(1, 2)).any()
+    # The perturbed ones are exactly those of perturb_fraction=1 with the same seed.
+    np.testing.assert_array_equal(X_part[40:][~copied], X_full[40:][~copied])
+
+
 # -- reproducibility, pickling, pipelines ---------------------------------------------------
 def test_same_random_state_same_output_and_global_rng_untouched():
     X, y = _windows(), _regression_target()
@@ -177,6 +193,8 @@ def test_pipeline_and_grid_search_parallel():
         ({"discriminator_costs": (1.0,)}, "discriminator_costs"),
         ({"discriminator_costs": (1.0, -0.1)}, "discriminator_costs"),
         ({"device": "tpu"}, "device"),
+        ({"perturb_fraction": 0.0}, "perturb_fraction"),
+        ({"perturb_fraction": 1.5}, "perturb_fraction"),
     ],
 )
 def test_bad_parameters_are_named(params, match):
