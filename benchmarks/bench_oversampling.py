@@ -53,20 +53,22 @@ CLASSIC = {  # method name -> class name in sktsgen.over_sampling
 }
 # Appliances, the target, is the first column of the CSV, so channel 0 of the windows.
 TARGET_CHANNEL = 0
+KEPT = {"keep_features": [TARGET_CHANNEL]}
 LATENT = {
     "random latent": {"perturbation": "random"},
     "latent adversarial": {},
     # The target's own history copied from the source (see docs/over_sampling.md).
-    "latent adversarial, target kept": {"keep_features": [TARGET_CHANNEL]},
+    "latent adversarial, target kept": KEPT,
 }
 # The paper's own protocol: duplication x4 (or no over-sampling, the paper's other rows), then
 # the rare windows perturbed in every batch while the downstream GRU trains
-# (GRURegressor(augmenter=LatentAdversarialSampler(...))). Name -> (duplicate, parameters).
+# (GRURegressor(augmenter=LatentAdversarialSampler(...))).
+# Name -> (the over-sampling method run first, or None; the augmenter's parameters).
 ON_THE_FLY = {
-    "latent adversarial, on the fly": (True, {}),
-    "latent adversarial, on the fly, target kept": (True, {"keep_features": [TARGET_CHANNEL]}),
-    "latent adversarial, on the fly, target kept, no x4": (
-        False, {"keep_features": [TARGET_CHANNEL]}),
+    "latent adversarial, on the fly": ("duplication", {}),
+    "latent adversarial, on the fly, target kept": ("duplication", KEPT),
+    "latent adversarial, on the fly, target kept, no x4": (None, KEPT),
+    "latent adversarial, target kept, then on the fly": ("latent adversarial, target kept", KEPT),
 }
 
 
@@ -90,7 +92,8 @@ def make_sampler(name, ratio, threshold, seed, overrides):
     if name in CLASSIC:
         return getattr(over_sampling, CLASSIC[name])(**common)
     if name in ON_THE_FLY:
-        return over_sampling.RandomWindowOverSampler(**common) if ON_THE_FLY[name][0] else None
+        first = ON_THE_FLY[name][0]
+        return None if first is None else make_sampler(first, ratio, threshold, seed, overrides)
     if name in LATENT:
         return LatentAdversarialSampler(**common, **LATENT[name], **overrides)
     return None
