@@ -229,9 +229,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
                  minority_threshold=None, residual=True, center=False, random_fraction=0.0,
-                 perturb_fraction=1.0, keep_features=None, recompute_batch_norm=False, latent_dim=512, n_iter=600,
-                 predictor_n_iter=600, batch_size=128, learning_rate=5e-4,
-                 discriminator_learning_rate=2e-3,
+                 perturb_fraction=1.0, keep_features=None, recompute_batch_norm=False,
+                 latent_dim=512, n_iter=600, predictor_n_iter=600, batch_size=128,
+                 learning_rate=5e-4, discriminator_learning_rate=2e-3,
                  adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
                  perturbation_learning_rate=1e-3, predictor_learning_rate=1e-3, noise_dim=100,
                  rank=100, device="cpu", verbose=0, random_state=None):
