@@ -69,6 +69,10 @@ ON_THE_FLY = {
     "latent adversarial, on the fly, target kept": ("duplication", KEPT),
     "latent adversarial, on the fly, target kept, no x4": (None, KEPT),
     "latent adversarial, target kept, then on the fly": ("latent adversarial, target kept", KEPT),
+    # The paper's Table 2 under its own protocol: the objective changed, all else as above.
+    "random latent, on the fly, target kept": ("duplication", {**KEPT, "perturbation": "random"}),
+    "anti-adversarial, on the fly, target kept": (
+        "duplication", {**KEPT, "perturbation": "anti-adversarial"}),
 }
 
 
