@@ -50,6 +50,7 @@ CLASSIC = {  # method name -> class name in sktsgen.over_sampling
     "window warping": "WindowWarpingOverSampler",
     "magnitude warping": "MagnitudeWarpingOverSampler",
     "time warping": "TimeWarpingOverSampler",
+    "smote": "WindowSMOTE",
 }
 # Appliances, the target, is the first column of the CSV, so channel 0 of the windows.
 TARGET_CHANNEL = 0

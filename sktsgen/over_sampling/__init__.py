@@ -3,6 +3,7 @@
 from ._augmenters import JitterOverSampler, MagnitudeWarpingOverSampler, TranslationOverSampler
 from ._base import BaseWindowOverSampler, RandomWindowOverSampler
 from ._latent_adversarial import LatentAdversarialSampler
+from ._smote import WindowSMOTE
 from ._warping import TimeWarpingOverSampler, WindowWarpingOverSampler
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "RandomWindowOverSampler",
     "TimeWarpingOverSampler",
     "TranslationOverSampler",
+    "WindowSMOTE",
     "WindowWarpingOverSampler",
 ]

@@ -2,11 +2,12 @@
 
 The base decides *which* windows are augmented and *how many* new windows each class (or the
 rare targets) gets; a subclass only says how one new window is made from one source window
-(``_augment``), optionally after learning something from all windows (``_fit_augmenter``).
+(``_augment``), optionally after learning something from all windows (``_fit_augmenter``). A
+sampler that needs the sources' indices or makes new targets (interpolation between windows)
+overrides ``_augment_indices`` instead of ``_augment``.
 """
 
 import numbers
-from abc import abstractmethod
 from typing import ClassVar
 
 import numpy as np
@@ -48,9 +49,11 @@ class BaseWindowOverSampler(BaseOverSampler):
     semantics) and regression (continuous ``y`` with a ``minority_threshold`` marking rare
     targets). ``fit_resample`` returns the original windows first, then the new ones; each new
     window is made from a source window drawn uniformly with replacement among the windows of
-    its class (or among the rare windows) and keeps that source's target.
+    its class (or among the rare windows) and keeps that source's target, unless the sampler
+    makes new targets (``_augment_indices``, see Notes).
 
-    Subclasses implement ``_augment`` and may override ``_fit_augmenter``; their ``__init__``
+    Subclasses implement ``_augment`` (or ``_augment_indices``) and may override
+    ``_fit_augmenter``; their ``__init__``
     lists every keyword-only parameter, and their ``_parameter_constraints`` extend this
     class's dict. Read more in ``docs/over_sampling.md``.
 
@@ -85,7 +88,8 @@ class BaseWindowOverSampler(BaseOverSampler):
         Number of new windows per class (classification) or ``{"rare": n_new}`` (regression).
     sample_indices_ : ndarray of shape (n_samples_resampled,)
         For each output window, the index of its source window in ``X`` (originals map to
-        themselves).
+        themselves). For a sampler interpolating between two windows, the source is the window
+        the new one was interpolated *from*.
     task_ : {"classification", "regression"}
         The task ``fit_resample`` detected.
     n_features_in_ : int
@@ -104,11 +108,20 @@ class BaseWindowOverSampler(BaseOverSampler):
       classification). The default does nothing.
     - ``_augment(X_source, y_source, random_state)``: return an array shaped like
       ``X_source``, one new window per source row.
+    - ``_augment_indices(X, y, source, random_state)``: return ``(X_new, y_new)``, one new
+      window and one target per entry of ``source`` (the int indices in ``X`` of the source
+      windows, grouped by class). Override it instead of ``_augment`` to make new windows
+      from other windows than the source (e.g. a neighbour, as :class:`WindowSMOTE` does) or
+      to give them new targets. The default calls ``_augment(X[source], y[source],
+      random_state)`` and keeps the sources' targets.
 
-    Both receive windows in the original scale and validated float dtype (float64 or
+    All receive windows in the original scale and validated float dtype (float64 or
     float32), must not modify their inputs in place, and get the same
-    :class:`numpy.random.RandomState` drawn from ``random_state``. The output is cast back to
-    ``X``'s dtype. 2-D input ``(n, d)`` is read as windows of length 1 and returned 2-D.
+    :class:`numpy.random.RandomState` drawn from ``random_state``. The output windows are
+    cast back to ``X``'s dtype; new targets are concatenated to ``y`` as they are (numpy's
+    type promotion). A ``RuntimeError`` reports new windows or targets of the wrong shape and
+    non-finite windows (or non-finite regression targets). 2-D input ``(n, d)`` is read as
+    windows of length 1 and returned 2-D.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -125,9 +138,20 @@ class BaseWindowOverSampler(BaseOverSampler):
     def _fit_augmenter(self, X, y, rare_mask, random_state):
         """Learn what ``_augment`` needs from all windows; the default learns nothing."""
 
-    @abstractmethod
     def _augment(self, X_source, y_source, random_state):
         """Return one new window per row of ``X_source``, same shape."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _augment(X_source, y_source, random_state) "
+            "or override _augment_indices(X, y, source, random_state)."
+        )
+
+    def _augment_indices(self, X, y, source, random_state):
+        """Return ``(X_new, y_new)``: one new window and target per index in ``source``.
+
+        The default makes each new window from its source alone (``_augment``) and keeps the
+        source's target.
+        """
+        return self._augment(X[source], y[source], random_state), y[source]
 
     # -- validation ----------------------------------------------------------------------
     def _check_X_y(self, X, y):
@@ -250,7 +274,8 @@ class BaseWindowOverSampler(BaseOverSampler):
         X_resampled : ndarray of shape (n_samples_new, seq_len, n_features)
             Same dtype and container type (array, list, DataFrame) as ``X``.
         y_resampled : ndarray of shape (n_samples_new,)
-            Each new window keeps its source window's target.
+            Each new window keeps its source window's target, unless the sampler makes new
+            targets (e.g. :class:`WindowSMOTE` in regression).
         """
         arrays = ArraysTransformer(X, y)
         was_2d = _ndim(X) == 2
@@ -283,19 +308,31 @@ class BaseWindowOverSampler(BaseOverSampler):
         self.sample_indices_ = np.concatenate([np.arange(X.shape[0]), source])
         if source.shape[0] == 0:
             return X.copy(), y.copy()
-        X_new = np.asarray(self._augment(X[source], y[source], random_state))
+        X_new, y_new = self._augment_indices(X, y, source, random_state)
+        X_new, y_new = np.asarray(X_new), np.asarray(y_new)
         expected = (source.shape[0],) + X.shape[1:]
+        hook = ("_augment_indices" if type(self)._augment_indices
+                is not BaseWindowOverSampler._augment_indices else "_augment")
         if X_new.shape != expected:
             raise RuntimeError(
-                f"{type(self).__name__}._augment returned shape {X_new.shape}, expected "
+                f"{type(self).__name__}.{hook} returned shape {X_new.shape}, expected "
                 f"{expected} (one new window per source window)."
             )
         if not np.isfinite(X_new).all():
             raise RuntimeError(
                 f"{type(self).__name__} produced non-finite windows (NaN or inf)."
             )
+        if y_new.shape != source.shape:
+            raise RuntimeError(
+                f"{type(self).__name__}._augment_indices returned targets of shape "
+                f"{y_new.shape}, expected {source.shape} (one target per new window)."
+            )
+        if rare is not None and not np.isfinite(y_new).all():
+            raise RuntimeError(
+                f"{type(self).__name__} produced non-finite targets (NaN or inf)."
+            )
         X_res = np.concatenate([X, X_new.astype(X.dtype, copy=False)], axis=0)
-        return X_res, np.concatenate([y, y[source]])
+        return X_res, np.concatenate([y, y_new])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

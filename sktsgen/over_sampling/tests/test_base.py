@@ -244,6 +244,54 @@ def test_bad_augment_output_is_reported(bad, match):
         _Recorder(bad_output=bad).fit_resample(X, y)
 
 
+class _Midpoints(BaseWindowOverSampler):
+    """``_augment_indices``: new windows and targets halfway to the next window."""
+
+    def __init__(self, *, sampling_strategy="auto", minority_threshold=None, random_state=None,
+                 bad_target=None):
+        super().__init__(sampling_strategy=sampling_strategy,
+                         minority_threshold=minority_threshold, random_state=random_state)
+        self.bad_target = bad_target
+
+    def _augment_indices(self, X, y, source, random_state):
+        other = (source + 1) % X.shape[0]
+        y_new = (y[source] + y[other]) / 2
+        if self.bad_target == "shape":
+            y_new = y_new[:-1]
+        elif self.bad_target == "nan":
+            y_new = y_new * np.nan
+        return (X[source] + X[other]) / 2, y_new
+
+
+def test_augment_indices_hook_gives_new_windows_and_targets():
+    X, y = _windows(), _regression_target()
+    sampler = _Midpoints(minority_threshold=5.0, random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    src = sampler.sample_indices_[40:]
+    assert X_res.shape == (72, 5, 3) and set(src) <= {0, 1, 2, 3}
+    np.testing.assert_array_equal(X_res[40:], (X[src] + X[(src + 1) % 40]) / 2)
+    np.testing.assert_array_equal(y_res[40:], (y[src] + y[(src + 1) % 40]) / 2)
+    # The sources are drawn as for every sampler: the same as duplication's.
+    duplication = RandomWindowOverSampler(minority_threshold=5.0, random_state=0)
+    duplication.fit_resample(X, y)
+    np.testing.assert_array_equal(sampler.sample_indices_, duplication.sample_indices_)
+
+
+@pytest.mark.parametrize("bad, match", [("shape", "targets of shape"), ("nan", "non-finite targ")])
+def test_bad_augment_indices_targets_are_reported(bad, match):
+    with pytest.raises(RuntimeError, match=match):
+        _Midpoints(minority_threshold=5.0, bad_target=bad).fit_resample(
+            _windows(), _regression_target())
+
+
+def test_a_sampler_without_augment_hook_says_what_to_implement():
+    class _NoHook(BaseWindowOverSampler):
+        pass
+
+    with pytest.raises(NotImplementedError, match="_augment_indices"):
+        _NoHook().fit_resample(_windows(), np.array([0] * 30 + [1] * 10))
+
+
 # -- pipelines -------------------------------------------------------------------------
 def test_pipeline_resamples_only_in_fit_and_grid_search_in_parallel():
     X, y = _windows(n=60), _regression_target(n=60, n_rare=6)
