@@ -189,6 +189,8 @@ def test_pipeline_and_grid_search_parallel():
         ({"perturbation": "gaussian"}, "perturbation"),
         ({"scale": 0.0}, "scale"),
         ({"n_iter": 0}, "n_iter"),
+        ({"n_iter": "epochs"}, "n_iter"),
+        ({"predictor_n_iter": "many"}, "predictor_n_iter"),
         ({"batch_size": 1}, "batch_size"),
         ({"discriminator_costs": (1.0,)}, "discriminator_costs"),
         ({"discriminator_costs": (1.0, -0.1)}, "discriminator_costs"),
@@ -200,6 +202,28 @@ def test_pipeline_and_grid_search_parallel():
 def test_bad_parameters_are_named(params, match):
     with pytest.raises(ValueError, match=match):
         _sampler(**params).fit_resample(_windows(), [0] * 30 + [1] * 10)
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size, expected",
+    [(40, 8, 100), (300, 128, 100), (5000, 128, 196), (15751, 128, 600), (20000, 128, 600)],
+)
+def test_auto_iterations_follow_the_data_size(n_samples, batch_size, expected):
+    sampler = LatentAdversarialSampler(batch_size=batch_size)
+    assert sampler._iterations("auto", n_samples) == expected
+    assert sampler._iterations(7, n_samples) == 7
+
+
+def test_auto_iterations_are_what_fit_trains_for():
+    sampler = _sampler(n_iter="auto", predictor_n_iter="auto", minority_threshold=5.0)
+    sampler.fit_resample(_windows(), _regression_target())
+    assert sampler.n_iter_ == sampler.predictor_n_iter_ == 100  # 5 passes of 40 is 25 < 100
+    # Losses are recorded every 10 iterations: 0, 10, ..., 90.
+    assert sampler.history_["autoencoder"]["iteration"][-1] == 90
+    assert sampler.history_["perturbation"]["iteration"][-1] == 90
+    fixed = _sampler(minority_threshold=5.0).fit(_windows(), _regression_target())
+    fixed.fit_resample(_windows(), _regression_target())
+    assert fixed.n_iter_ == fixed.predictor_n_iter_ == 2
 
 
 def test_continuous_target_without_rule_says_how_to_set_one():
