@@ -3,6 +3,7 @@
 import os
 import platform
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -33,5 +34,6 @@ def write_section(name, markdown, doc=DOC):
 
 
 def command_line():
-    """The command that produced the figures, for the docs."""
-    return "python " + " ".join([os.path.relpath(sys.argv[0], DOC.parents[1])] + sys.argv[1:])
+    """The command that produced the figures, for the docs, quoted so that it can be pasted
+    into a shell (a method name with a space, a JSON argument)."""
+    return "python " + shlex.join([os.path.relpath(sys.argv[0], DOC.parents[1])] + sys.argv[1:])
