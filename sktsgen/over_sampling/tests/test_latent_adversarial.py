@@ -13,7 +13,10 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.nn._latent import ConvAutoencoder, LatentPerturbation, WeightNormLinear
-from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
+from sktsgen.over_sampling._latent_adversarial import (
+    LatentAdversarialSampler,
+    target_channel_scores,
+)
 from sktsgen.training._latent import encode, perturb_windows, train_perturbation
 from sktsgen.utils._testing import imblearn_parametrize_with_checks
 from sktsgen.utils._torch import make_generator
@@ -494,3 +497,50 @@ def test_bad_keep_features_are_named(keep, error, match):
     with pytest.raises(error, match=match):
         _sampler(minority_threshold=5.0, keep_features=keep).fit_resample(
             _windows(), _regression_target())
+
+
+def _target_in_channel(n=200, seq_len=12, seed=0):
+    """Windows whose channel 1 holds the target's history; channels 0 and 2 are noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, seq_len, 3))
+    level = rng.gamma(2.0, size=n)
+    X[:, :, 1] += 3.0 * level[:, None]
+    return X, level + 0.1 * rng.normal(size=n)
+
+
+def test_target_channel_scores_find_the_channel_that_carries_the_target():
+    X, y = _target_in_channel()
+    scores = target_channel_scores(X, y)
+    assert scores.shape == (3,)
+    assert scores[1] > 0.8 and scores[0] < 0.1 and scores[2] < 0.1
+    X[:, :, 2] = 7.0  # a constant channel explains nothing
+    assert target_channel_scores(X, y)[2] == 0.0
+    assert not target_channel_scores(X, np.ones(200)).any()
+
+
+def test_keep_features_auto_keeps_the_target_channel_in_regression_only():
+    X, y = _target_in_channel()
+    threshold = float(np.quantile(y, 0.9))
+    sampler = _sampler(minority_threshold=threshold, keep_features="auto")
+    X_res, _ = sampler.fit_resample(X, y)
+    np.testing.assert_array_equal(sampler.keep_mask_, [False, True, False])
+    assert sampler.target_scores_[1] > 0.8
+    src = sampler.sample_indices_[200:]
+    np.testing.assert_array_equal(X_res[200:, :, 1], X[src, :, 1])
+    assert np.abs(X_res[200:, :, 0] - X[src, :, 0]).max() > 0
+    # Classification: labels have no channel of their own, every channel is perturbed.
+    labels = (y > threshold).astype(int)
+    fitted = _sampler(keep_features="auto")
+    fitted.fit_resample(X, labels)
+    assert fitted.keep_mask_ is None and fitted.target_scores_ is None
+
+
+def test_keep_features_auto_perturbs_every_channel_when_all_or_none_carry_the_target():
+    X, y = _target_in_channel()
+    noise_only = X[:, :, [0, 2]]
+    sampler = _sampler(minority_threshold=float(np.quantile(y, 0.9)), keep_features="auto")
+    sampler.fit_resample(noise_only, y)
+    assert sampler.keep_mask_ is None and sampler.target_scores_.max() < 0.25
+    target_only = X[:, :, [1]]
+    sampler.fit_resample(target_only, y)
+    assert sampler.keep_mask_ is None and sampler.target_scores_[0] > 0.8
