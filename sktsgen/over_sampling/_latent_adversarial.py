@@ -148,6 +148,13 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         perturbed 80% of the rare windows a model received); in ``fit_resample`` each new
         window is a perturbed copy with this probability and a plain duplicate otherwise.
         See ``docs/over_sampling.md`` for the measured effect.
+    perturbation_snapshots : int, default=1
+        Number of states of the perturbation module the new windows come from: copies taken
+        at evenly spaced points of its training (the last one is the final state), the new
+        windows assigned to them in turn. The paper's module learns to ignore its noise, so
+        with one state the new windows of one source are nearly identical; several states
+        make them differ, as the windows of an on-the-fly augmentation differ from epoch to
+        epoch. See ``docs/over_sampling.md`` for the measured effect.
     keep_features : "auto", array-like of int or bool, default=None
         Channels that every new window copies unchanged from its source window, as indices
         or as a boolean mask over the ``n_features`` channels; the perturbation can only act
@@ -226,6 +233,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     predictor_n_iter_ : int
         Iterations of the perturbation's training (``predictor_n_iter`` resolved; not set
         when the sampler is used as a model's on-the-fly ``augmenter``).
+    perturbation_snapshots_ : torch.nn.ModuleList or None
+        The earlier states of the perturbation module new windows also come from
+        (``perturbation_snapshots - 1`` of them; None with one state).
     keep_mask_ : ndarray of shape (n_features,) of bool or None
         The channels new windows copy from their sources (None: all are perturbed).
     target_scores_ : ndarray of shape (n_features,) or None
@@ -270,6 +280,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "center": ["boolean"],
         "random_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "perturb_fraction": [Interval(numbers.Real, 0, 1, closed="right")],
+        "perturbation_snapshots": _positive_int(),
         "keep_features": ["array-like", StrOptions({"auto"}), None],
         "recompute_batch_norm": ["boolean"],
         "latent_dim": _positive_int(),
@@ -291,7 +302,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
                  minority_threshold=None, residual=True, center=False, random_fraction=0.0,
-                 perturb_fraction=1.0, keep_features=None, recompute_batch_norm=False,
+                 perturb_fraction=1.0, perturbation_snapshots=1, keep_features=None,
+                 recompute_batch_norm=False,
                  latent_dim=512, n_iter="auto", predictor_n_iter="auto", batch_size=128,
                  learning_rate=5e-4, discriminator_learning_rate=2e-3,
                  adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
@@ -305,6 +317,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.center = center
         self.random_fraction = random_fraction
         self.perturb_fraction = perturb_fraction
+        self.perturbation_snapshots = perturbation_snapshots
         self.keep_features = keep_features
         self.recompute_batch_norm = recompute_batch_norm
         self.latent_dim = latent_dim
@@ -464,15 +477,18 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                 GRUHead(X.shape[2], PREDICTOR_HIDDEN, PREDICTOR_LAYERS, n_outputs)
                 .to(self.device_) if trained else None
             )
-            self.history_["perturbation"] = train_perturbation(
+            self.history_["perturbation"], states = train_perturbation(
                 self.perturbation_module_, self.autoencoder_module_, self.predictor_module_,
                 encode(self.autoencoder_module_, Xt), Xt, yt,
                 source_weights=self._source_weights(y, rare_mask), task=self.task_,
                 n_iter=self.predictor_n_iter_ if trained else 0, batch_size=self.batch_size,
                 lr=self.perturbation_learning_rate, predictor_lr=self.predictor_learning_rate,
                 generator=generator, device=self.device_, residual=self.residual,
-                keep=keep, verbose=self.verbose,
+                keep=keep, snapshots=self.perturbation_snapshots, verbose=self.verbose,
             )
+        # The final state is perturbation_module_ itself; earlier ones are kept only if used.
+        self.perturbation_snapshots_ = (
+            torch.nn.ModuleList(states[:-1]) if len(states) > 1 else None)
 
     def _fit_batch_perturber(self, X, y, *, input_scaler, device, random_state):
         """Train the autoencoder on ``X`` and return the hook that perturbs, on the fly, the
@@ -520,8 +536,20 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         check_is_fitted(self, "perturbation_module_")
         generator = make_generator(seed_from_random_state(random_state), self.device_)
         Xt = to_tensor(self.scaler_.transform(X_source), self.device_)
-        X_new = perturb_windows(self.perturbation_module_, self.autoencoder_module_, Xt,
-                                generator=generator, residual=self.residual)
+        states = [self.perturbation_module_]
+        if getattr(self, "perturbation_snapshots_", None) is not None:
+            states = [*self.perturbation_snapshots_, self.perturbation_module_]
+        if len(states) == 1:
+            X_new = perturb_windows(states[0], self.autoencoder_module_, Xt,
+                                    generator=generator, residual=self.residual)
+        else:
+            # New window i comes from state i mod K; the sources are in random order.
+            X_new = torch.empty_like(Xt)
+            turn = torch.arange(Xt.shape[0], device=Xt.device) % len(states)
+            for k, state in enumerate(states):
+                rows = turn == k
+                X_new[rows] = perturb_windows(state, self.autoencoder_module_, Xt[rows],
+                                              generator=generator, residual=self.residual)
         X_new = X_new.cpu().numpy().astype(X_source.dtype, copy=False)
         X_new = self.scaler_.inverse_transform(X_new)
         if self.perturb_fraction < 1:

@@ -10,6 +10,8 @@ stage 2: the perturbation trained on the fly against the downstream model itself
 per-batch hook of :func:`sktsgen.training._supervised.train_supervised`.
 """
 
+import copy
+
 import torch
 from torch.nn import functional as F
 
@@ -88,7 +90,7 @@ def encode(autoencoder, X, chunk_size=4096):
 
 def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_weights,
                        task, n_iter, batch_size, lr, predictor_lr, generator, device,
-                       residual=False, keep=None, verbose=0, history_every=10):
+                       residual=False, keep=None, snapshots=1, verbose=0, history_every=10):
     """Train ``perturbation`` jointly with ``predictor`` on a frozen ``autoencoder``.
 
     Each iteration the predictor sees a batch of real windows drawn uniformly plus
@@ -115,11 +117,17 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
     keep : bool tensor (n_features,) or None
         Channels the perturbed windows copy from their sources: the perturbation can only
         make them hard through the other channels.
+    snapshots : int, default=1
+        Number of copies of the module kept along the training, at evenly spaced
+        iterations, the last one after the final step.
 
     Returns
     -------
     history : dict of lists
         ``iteration``, ``loss_real``, ``loss_perturbed`` (empty for ``mode="random"``).
+    states : list of LatentPerturbation
+        ``snapshots`` copies of the module in eval mode, in training order (copies of the
+        untrained module when there is nothing to train).
     """
     perturbation.train()
     # The encoder is frozen, so the running variance starts at (and would only wander
@@ -128,7 +136,10 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
     history = LossHistory(history_every)
     if perturbation.mode == "random" or n_iter == 0:
         perturbation.eval()
-        return history.to_dict()
+        return history.to_dict(), [copy.deepcopy(perturbation) for _ in range(snapshots)]
+    # Iteration after which each copy is taken (several copies share one when n_iter is small).
+    marks = [max(n_iter * (j + 1) // snapshots - 1, 0) for j in range(snapshots)]
+    states = []
     for p in autoencoder.parameters():
         p.requires_grad_(False)
     autoencoder.eval()
@@ -176,13 +187,17 @@ def train_perturbation(perturbation, autoencoder, predictor, Z, X, y, *, source_
             losses = {"loss_real": loss_real.detach(), "loss_perturbed": loss_pert.detach()}
             history.record(i, **losses)
             bar.update(i, losses)
+            states.extend(copy.deepcopy(perturbation).eval() for _ in range(marks.count(i)))
     finally:
         for p in autoencoder.parameters():
             p.requires_grad_(True)
     bar.close(losses)
     perturbation.eval()
     predictor.eval()
-    return history.to_dict()
+    for state in states:
+        for p in state.parameters():
+            p.grad = None
+    return history.to_dict(), states
 
 
 @torch.no_grad()

@@ -544,3 +544,49 @@ def test_keep_features_auto_perturbs_every_channel_when_all_or_none_carry_the_ta
     target_only = X[:, :, [1]]
     sampler.fit_resample(target_only, y)
     assert sampler.keep_mask_ is None and sampler.target_scores_[0] > 0.8
+
+
+# -- perturbation_snapshots ------------------------------------------------------------------
+def test_one_snapshot_is_the_default_and_several_come_from_distinct_states():
+    X, y = _windows(), _regression_target()
+    kw = {"minority_threshold": 5.0, "predictor_n_iter": 12}
+    default = _sampler(**kw)
+    X_default = default.fit_resample(X, y)[0]
+    assert default.perturbation_snapshots_ is None
+    np.testing.assert_array_equal(
+        _sampler(**kw, perturbation_snapshots=1).fit_resample(X, y)[0], X_default)
+    sampler = _sampler(**kw, perturbation_snapshots=3)
+    X_res = sampler.fit_resample(X, y)[0]
+    states = [*sampler.perturbation_snapshots_, sampler.perturbation_module_]
+    assert len(states) == 3
+    weights = [torch.cat([p.detach().flatten() for p in s.parameters()]) for s in states]
+    assert not torch.equal(weights[0], weights[1]) and not torch.equal(weights[1], weights[2])
+    # The training is the same: the final state and the originals do not change.
+    final = torch.cat([p.detach().flatten() for p in default.perturbation_module_.parameters()])
+    torch.testing.assert_close(weights[2], final, rtol=0, atol=0)
+    np.testing.assert_array_equal(X_res[:40], X)
+    assert not np.array_equal(X_res[40:], X_default[40:])
+    restored = pickle.loads(pickle.dumps(sampler))
+    assert len(restored.perturbation_snapshots_) == 2
+
+
+def test_train_perturbation_returns_evenly_spaced_copies():
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        X = torch.rand(64, 8, 2)
+        y = X[:, :, 0].mean(dim=1)
+        ae, predictor = _LinearAutoencoder(), _FirstChannelPredictor()
+        pert = LatentPerturbation(6, scale=1.0, noise_dim=2, rank=2)
+    kw = {"source_weights": None, "task": "regression", "batch_size": 16, "lr": 0.05,
+          "predictor_lr": 1e-3, "device": "cpu"}
+    _, states = train_perturbation(pert, ae, predictor, encode(ae, X), X, y, n_iter=6,
+                                   generator=make_generator(0), snapshots=3, **kw)
+    assert len(states) == 3 and all(not s.training for s in states)
+    for a, b in zip(states[-1].parameters(), pert.parameters(), strict=True):
+        assert torch.equal(a, b)
+    first, last = (torch.cat([p.flatten() for p in s.parameters()]) for s in (states[0], states[2]))
+    assert not torch.equal(first, last)
+    # More copies than iterations: copies share an iteration, the count is kept.
+    _, states = train_perturbation(pert, ae, predictor, encode(ae, X), X, y, n_iter=2,
+                                   generator=make_generator(0), snapshots=5, **kw)
+    assert len(states) == 5
