@@ -261,7 +261,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     Examples
     --------
     >>> import numpy as np
-    >>> from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
+    >>> from sktsgen.over_sampling import LatentAdversarialSampler
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.normal(size=(40, 16, 2)), rng.gamma(2.0, size=40)
     >>> sampler = LatentAdversarialSampler(minority_threshold=np.quantile(y, 0.9),
