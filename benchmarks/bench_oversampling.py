@@ -116,6 +116,8 @@ def errors(y_true, y_pred, threshold):
 
 
 def run_one(name, seed, task, args, overrides):
+    """Resample once with sampler seed ``seed``, then fit one downstream model per offset in
+    ``args.model_seed_offsets`` (model ``random_state = seed + offset``); one result each."""
     X_train, y_train, X_test, y_test, threshold = task
     rare = y_train > threshold
     ratio = (FACTOR * rare.sum() + 0.5) / (~rare).sum()
@@ -126,18 +128,21 @@ def run_one(name, seed, task, args, overrides):
     t_sampler = time.perf_counter() - t0
     if sampler is not None:
         assert (y_fit > threshold).sum() == FACTOR * rare.sum()
-    model_seed = seed + args.model_seed_offset
-    augmenter = None
-    if name in ON_THE_FLY:
-        augmenter = LatentAdversarialSampler(minority_threshold=threshold, random_state=seed,
-                                             **ON_THE_FLY[name][1], **overrides)
-    model = GRURegressor(max_iter=args.epochs, batch_size=args.batch_size,
-                         random_state=model_seed, augmenter=augmenter)
-    model.fit(X_fit, y_fit)
-    res = errors(y_test, model.predict(X_test), threshold)
-    res.update(method=name, seed=seed, model_seed=model_seed, sampler_s=t_sampler,
-               model_s=time.perf_counter() - t0 - t_sampler)
-    return res
+    results = []
+    for offset in args.model_seed_offsets:
+        t1 = time.perf_counter()
+        augmenter = None
+        if name in ON_THE_FLY:
+            augmenter = LatentAdversarialSampler(minority_threshold=threshold, random_state=seed,
+                                                 **ON_THE_FLY[name][1], **overrides)
+        model = GRURegressor(max_iter=args.epochs, batch_size=args.batch_size,
+                             random_state=seed + offset, augmenter=augmenter)
+        model.fit(X_fit, y_fit)
+        res = errors(y_test, model.predict(X_test), threshold)
+        res.update(method=name, seed=seed, model_seed=seed + offset, sampler_s=t_sampler,
+                   model_s=time.perf_counter() - t1)
+        results.append(res)
+    return results
 
 
 def time_default_fit(seed=0, device="cpu"):
@@ -154,23 +159,47 @@ def time_default_fit(seed=0, device="cpu"):
     return time.perf_counter() - t0, X_res.shape
 
 
+def paired_gain(df, name, metric="RMSE-macro"):
+    """Gain of ``name`` over duplication on the (seed, model_seed) pairs both have.
+
+    Per sampler seed, the mean over its downstream models of duplication's error minus the
+    method's; returns the mean over seeds, its standard error, the number of seeds and the
+    number of seeds where the method is better."""
+    key = ["seed", "model_seed"]
+    dup = df[df.method == "duplication"].set_index(key)[metric]
+    own = df[df.method == name].set_index(key)[metric]
+    common = own.index.intersection(dup.index)
+    if len(common) == 0:
+        return None
+    per_seed = (dup[common] - own[common]).groupby(level="seed").mean()
+    n = len(per_seed)
+    se = per_seed.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+    return per_seed.mean(), se, n, int((per_seed > 0).sum())
+
+
 def table(rows, methods):
     df = pd.DataFrame(rows)
+    if "model_seed" not in df:
+        df["model_seed"] = df["seed"]
     cols = ["RMSE-macro", "RMSE-major", "RMSE-minor", "MAE-macro", "MAE-major", "MAE-minor"]
-    dup = df[df.method == "duplication"].set_index("seed")["RMSE-macro"]
-    lines = ["| method (x4 unless none) | seeds | " + " | ".join(cols)
-             + " | RMSE-macro vs duplication, same seeds |", "|" + " --- |" * (len(cols) + 3)]
-    for name in methods:
+    lines = ["| method (x4 unless none) | seeds x models | " + " | ".join(cols)
+             + " | RMSE-macro gain on duplication (Wh, ± s.e.) |",
+             "|" + " --- |" * (len(cols) + 3)]
+    names = list(dict.fromkeys([*methods, *df.method]))
+    for name in names:
         sub = df[df.method == name]
         if sub.empty:
             continue
         cells = [f"{sub[c].mean():.2f} ± {sub[c].std(ddof=1) if len(sub) > 1 else 0:.2f}"
                  for c in cols]
-        paired = sub.set_index("seed")["RMSE-macro"]
-        common = paired.index.intersection(dup.index)
-        gain = (100 * (dup[common].mean() - paired[common].mean()) / dup[common].mean()
-                if len(common) else np.nan)
-        lines.append(f"| {name} | {len(sub)} | " + " | ".join(cells) + f" | {gain:+.1f}% |")
+        gain = paired_gain(df, name)
+        if gain is None or name == "duplication":
+            cell = ""
+        else:
+            mean, se, n, better = gain
+            cell = f"{mean:+.2f} ± {se:.2f} ({better} of {n} seeds better)"
+        shape = f"{sub.seed.nunique()} x {sub.groupby('seed').size().max()}"
+        lines.append(f"| {name} | {shape} | " + " | ".join(cells) + f" | {cell} |")
     return "\n".join(lines)
 
 
@@ -182,15 +211,18 @@ def main(argv=None):
                              "each with its own --results file)")
     parser.add_argument("--epochs", type=int, default=10, help="GRURegressor max_iter")
     parser.add_argument("--batch-size", type=int, default=128, help="GRURegressor batch")
-    parser.add_argument("--model-seed-offset", type=int, default=0,
-                        help="the downstream model of seed s gets random_state s + offset (the "
-                             "protocol: 0); other offsets measure the downstream model's share "
-                             "of the seed-to-seed spread")
+    parser.add_argument("--model-seed-offsets", type=int, nargs="+", default=[0],
+                        help="the downstream models of seed s get random_state s + offset, one "
+                             "model per offset on the same resampled windows (the protocol: 0; "
+                             "'0 100 200' gives three downstream models per sampler seed)")
     parser.add_argument("--methods", nargs="*", default=None,
                         help="subset of: none, " + ", ".join([*CLASSIC, *LATENT, *ON_THE_FLY]))
     parser.add_argument("--sampler-params", default="{}",
                         help="JSON overrides for the latent samplers, e.g. '{\"scale\": 0.3}'")
     parser.add_argument("--results", default=None, help="JSON-lines file to resume from")
+    parser.add_argument("--tag", default="",
+                        help="label appended to the methods' names in the results (e.g. for "
+                             "--sampler-params variants); duplication and none keep theirs")
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs, tiny samplers")
     parser.add_argument("--no-run", action="store_true",
                         help="only tabulate what --results already holds")
@@ -217,20 +249,30 @@ def main(argv=None):
         sys.exit("../shared/data/energy_data.csv is needed for this benchmark.")
     task = load_task(data / "energy_data.csv")
     methods = args.methods or ["none", *CLASSIC, *LATENT, *ON_THE_FLY]
+    # Name each method's rows carry: with --tag, variants of a method keep separate rows.
+    labels = {m: f"{m} [{args.tag}]" if args.tag and m != "duplication" and m != "none" else m
+              for m in methods}
     done = []
     if args.results and Path(args.results).exists():
         done = [json.loads(line) for line in Path(args.results).read_text().splitlines()]
-    rows = [r for r in done if r["method"] in methods and r["seed"] < args.seeds]
+    offsets = set(args.model_seed_offsets)
+    for r in done:
+        r.setdefault("model_seed", r["seed"])
+    rows = [r for r in done if r["method"] in labels and r["seed"] < args.seeds
+            and r["model_seed"] - r["seed"] in offsets]
     for seed in range(args.first_seed, args.first_seed if args.no_run else args.seeds):
         for name in methods:
-            if any(r["method"] == name and r["seed"] == seed for r in rows):
+            label = labels[name]
+            if all(any(r["method"] == label and r["seed"] == seed
+                       and r["model_seed"] == seed + o for r in rows) for o in offsets):
                 continue
-            res = run_one(name, seed, task, args, overrides)
-            rows.append(res)
-            print(json.dumps(res), flush=True)
-            if args.results:
-                with open(args.results, "a") as fh:
-                    fh.write(json.dumps(res) + "\n")
+            for res in run_one(name, seed, task, args, overrides):
+                res["method"] = label
+                rows.append(res)
+                print(json.dumps(res), flush=True)
+                if args.results:
+                    with open(args.results, "a") as fh:
+                        fh.write(json.dumps(res) + "\n")
     X_train, y_train, X_test, y_test, threshold = task
     md = [
         "## Latent adversarial oversampling on Energy (Table 3 protocol)",
@@ -244,12 +286,13 @@ def main(argv=None):
         f"{args.epochs}, batch_size={args.batch_size})` (2 x 15 GRU). Mean ± std over seeds; "
         f"lower is better. Latent sampler overrides: `{json.dumps(overrides)}`."),
         "",
-        table(rows, methods),
+        table(rows, [labels[m] for m in methods]),
         "",
-        ("The `seeds` column counts the seeds (0, 1, ...) behind each row: the protocol asks for "
-        "10, fewer means a partial run. The last column is the relative drop of the mean "
-        "RMSE-macro against duplication x4 over the seeds both have (positive = better than "
-        "duplication)."),
+        ("`seeds x models`: sampler seeds (0, 1, ...; the protocol asks for 10) times downstream "
+        "models per seed (`--model-seed-offsets`; the protocol has one, `random_state` = seed). "
+        "Mean ± std over all of them. Last column: duplication's RMSE-macro minus the method's, "
+        "averaged over each seed's downstream models, then mean ± standard error over the seeds "
+        "(positive = better than duplication x4)."),
     ]
     if args.note:
         md += ["", args.note]
