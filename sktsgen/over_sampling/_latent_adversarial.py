@@ -42,6 +42,8 @@ AUTO_EPOCHS, AUTO_MIN_ITER, AUTO_MAX_ITER = 5, 100, 600
 # target's own history scores 0.43 and every other channel at most 0.12.
 AUTO_KEEP_R2 = 0.25
 AUTO_KEEP_MAX_WINDOWS = 20000  # windows the scores are computed on (evenly spaced subsample)
+# jitter="auto" with kept channels: noise of half a channel's spread on the other channels.
+AUTO_JITTER = 0.5
 
 
 def target_channel_scores(X, y):
@@ -141,6 +143,17 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         The paper's module (0) learns to ignore its noise input, so the new windows of one
         source are nearly identical; 1 is ``perturbation="random"``. See
         ``docs/over_sampling.md``.
+    jitter : float or "auto", default=0.0
+        Gaussian noise added to every perturbed channel of each new window in
+        ``fit_resample``, independent per step and channel, with standard deviation
+        ``jitter`` times the channel's standard deviation over all windows
+        (``channel_std_``); kept channels (``keep_features``) get none. ``"auto"`` is 0.5
+        when some channels are kept, so that the noise only reaches channels that do not
+        carry the target, and 0 otherwise (classification, or no channel kept): noise of
+        that size on the target's own channel would change what the window says about its
+        label. The value used is ``jitter_``. Models perturbing on the fly
+        (``augmenter=``) do not add it. See ``docs/over_sampling.md`` for the measured
+        effect.
     perturb_fraction : float in (0, 1], default=1.0
         Share of the targeted windows that are perturbed; the others stay exact copies of
         their sources. On the fly (``augmenter=``, the paper's protocol) each targeted window
@@ -233,6 +246,10 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     predictor_n_iter_ : int
         Iterations of the perturbation's training (``predictor_n_iter`` resolved; not set
         when the sampler is used as a model's on-the-fly ``augmenter``).
+    jitter_ : float
+        Noise level added to the perturbed channels (``jitter`` resolved).
+    channel_std_ : ndarray of shape (n_features,)
+        Per-channel standard deviation over all windows, the unit of ``jitter``.
     perturbation_snapshots_ : torch.nn.ModuleList or None
         The earlier states of the perturbation module new windows also come from
         (``perturbation_snapshots - 1`` of them; None with one state).
@@ -281,6 +298,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "random_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "perturb_fraction": [Interval(numbers.Real, 0, 1, closed="right")],
         "perturbation_snapshots": _positive_int(),
+        "jitter": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
         "keep_features": ["array-like", StrOptions({"auto"}), None],
         "recompute_batch_norm": ["boolean"],
         "latent_dim": _positive_int(),
@@ -302,7 +320,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
                  minority_threshold=None, residual=True, center=False, random_fraction=0.0,
-                 perturb_fraction=1.0, perturbation_snapshots=1, keep_features=None,
+                 jitter=0.0, perturb_fraction=1.0, perturbation_snapshots=1, keep_features=None,
                  recompute_batch_norm=False,
                  latent_dim=512, n_iter="auto", predictor_n_iter="auto", batch_size=128,
                  learning_rate=5e-4, discriminator_learning_rate=2e-3,
@@ -317,6 +335,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.center = center
         self.random_fraction = random_fraction
         self.perturb_fraction = perturb_fraction
+        self.jitter = jitter
         self.perturbation_snapshots = perturbation_snapshots
         self.keep_features = keep_features
         self.recompute_batch_norm = recompute_batch_norm
@@ -467,6 +486,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def _fit_augmenter(self, X, y, rare_mask, random_state):
         Xt, keep, seed = self._prepare(X, y, random_state)
+        self.channel_std_ = X.std(axis=(0, 1), dtype=np.float64)
+        self.jitter_ = (float(self.jitter) if self.jitter != "auto"
+                        else AUTO_JITTER if self.keep_mask_ is not None else 0.0)
         yt, n_outputs = self._targets(y)
         trained = self.perturbation != "random"
         self.predictor_n_iter_ = self._iterations(self.predictor_n_iter, X.shape[0])
@@ -561,4 +583,12 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         if self.keep_mask_ is not None:
             # Copied in the original scale, so that kept channels are exact, not round trips.
             X_new[..., self.keep_mask_] = X_source[..., self.keep_mask_]
+        if self.jitter_ > 0:
+            free = (np.ones(X_new.shape[2], dtype=bool) if self.keep_mask_ is None
+                    else ~self.keep_mask_)
+            shape = (X_new.shape[0], X_new.shape[1], int(free.sum()))
+            noise = random_state.normal(size=shape) * self.jitter_ * self.channel_std_[free]
+            if self.perturb_fraction < 1:
+                noise[copy] = 0.0  # the plain copies stay exact
+            X_new[..., free] += noise.astype(X_new.dtype, copy=False)
         return X_new

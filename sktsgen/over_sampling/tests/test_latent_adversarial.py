@@ -590,3 +590,43 @@ def test_train_perturbation_returns_evenly_spaced_copies():
     _, states = train_perturbation(pert, ae, predictor, encode(ae, X), X, y, n_iter=2,
                                    generator=make_generator(0), snapshots=5, **kw)
     assert len(states) == 5
+
+
+# -- jitter ----------------------------------------------------------------------------------
+def test_jitter_adds_noise_of_its_size_to_the_perturbed_channels_only():
+    X, y = _windows(n=200), _regression_target(n=200, n_rare=40)
+    kw = {"minority_threshold": 5.0, "keep_features": [0], "sampling_strategy": 0.5}
+    quiet = _sampler(**kw).fit_resample(X, y)[0][200:]
+    sampler = _sampler(**kw, jitter=0.5)
+    noisy = sampler.fit_resample(X, y)[0][200:]
+    assert sampler.jitter_ == 0.5
+    np.testing.assert_allclose(sampler.channel_std_, X.std(axis=(0, 1)))
+    np.testing.assert_array_equal(noisy[..., 0], quiet[..., 0])  # kept: exact copies
+    ratio = (noisy - quiet)[..., 1:].std(axis=(0, 1)) / (0.5 * X.std(axis=(0, 1))[1:])
+    np.testing.assert_allclose(ratio, 1.0, atol=0.05)
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [({"keep_features": [0]}, 0.5), ({}, 0.0), ({"keep_features": [0], "jitter": 0.2}, 0.2)],
+)
+def test_jitter_auto_needs_kept_channels(params, expected):
+    sampler = _sampler(**{"minority_threshold": 5.0, "jitter": "auto", **params})
+    sampler.fit_resample(_windows(), _regression_target())
+    assert sampler.jitter_ == expected
+
+
+def test_jitter_leaves_the_plain_copies_of_perturb_fraction_exact():
+    X, y = _windows(n=200), _regression_target(n=200, n_rare=40)
+    sampler = _sampler(minority_threshold=5.0, keep_features=[0], jitter=0.5,
+                       perturb_fraction=0.5, sampling_strategy=0.5)
+    X_res = sampler.fit_resample(X, y)[0]
+    new, src = X_res[200:], X[sampler.sample_indices_[200:]]
+    exact = (new == src).all(axis=(1, 2))
+    assert 0.3 < exact.mean() < 0.7
+    assert (np.abs(new[~exact] - src[~exact])[..., 1:].mean(axis=(1, 2)) > 0.1).all()
+
+
+def test_negative_jitter_is_named():
+    with pytest.raises(ValueError, match="jitter"):
+        _sampler(jitter=-0.1).fit_resample(_windows(), [0] * 30 + [1] * 10)
