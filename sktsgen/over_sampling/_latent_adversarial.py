@@ -5,7 +5,6 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.linear_model import RidgeCV
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -31,54 +30,15 @@ from ..utils._torch import (
 )
 from ..utils._validation import check_target, validate_windows
 from ._base import BaseWindowOverSampler
+from ._channels import kept_channels
 
 # The predictor the perturbation is trained against: the paper's downstream 2-layer GRU.
 PREDICTOR_HIDDEN, PREDICTOR_LAYERS = 15, 2
 # n_iter="auto": passes over the data, bounded so that tiny data still trains the networks and
 # large data costs no more than the 600 iterations measured on 16,000-20,000 windows.
 AUTO_EPOCHS, AUTO_MIN_ITER, AUTO_MAX_ITER = 5, 100, 600
-# keep_features="auto": a channel "carries the target" when a ridge regression of y on that
-# channel's window alone explains this share of y's variance (leave-one-out R^2). On Energy the
-# target's own history scores 0.43 and every other channel at most 0.12.
-AUTO_KEEP_R2 = 0.25
-AUTO_KEEP_MAX_WINDOWS = 20000  # windows the scores are computed on (evenly spaced subsample)
 # jitter="auto" with kept channels: noise of half a channel's spread on the other channels.
 AUTO_JITTER = 0.5
-
-
-def target_channel_scores(X, y):
-    """Leave-one-out R^2 of a ridge regression of ``y`` on each channel's window alone.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, seq_len, n_features)
-    y : ndarray of shape (n_samples,)
-        Continuous targets.
-
-    Returns
-    -------
-    scores : ndarray of shape (n_features,)
-        One R^2 per channel, at most 1 (0 for a constant channel or target).
-    """
-    n = X.shape[0]
-    if n > AUTO_KEEP_MAX_WINDOWS:
-        rows = np.linspace(0, n - 1, AUTO_KEEP_MAX_WINDOWS).astype(np.intp)
-        X, y = X[rows], y[rows]
-    y = np.asarray(y, dtype=np.float64)
-    var = y.var()
-    scores = np.zeros(X.shape[2])
-    if var == 0:
-        return scores
-    for c in range(X.shape[2]):
-        Xc = np.asarray(X[:, :, c], dtype=np.float64)
-        std = Xc.std(axis=0)
-        if not std.any():
-            continue
-        Xc = (Xc - Xc.mean(axis=0)) / np.where(std > 0, std, 1.0)
-        ridge = RidgeCV(alphas=np.logspace(-3, 3, 7), store_cv_results=True).fit(Xc, y)
-        loo_mse = ridge.cv_results_.mean(axis=0).min()
-        scores[c] = 1.0 - loo_mse / var
-    return scores
 
 
 def _positive_int():
@@ -367,51 +327,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def _keep_mask(self, X, y):
         """Boolean mask of the channels copied from the source, or None."""
-        n_features = X.shape[2]
-        self.target_scores_ = None
-        if self.keep_features is None:
-            return None
-        if isinstance(self.keep_features, str):  # "auto"
-            if self.task_ != "regression":
-                return None
-            self.target_scores_ = target_channel_scores(X, y)
-            mask = self.target_scores_ >= AUTO_KEEP_R2
-            # Every channel carrying the target leaves nothing to perturb: perturb them all.
-            return mask if mask.any() and not mask.all() else None
-        keep = np.asarray(self.keep_features)
-        if keep.ndim != 1:
-            raise ValueError(
-                "keep_features must be a 1-D list of channel indices or a boolean mask, got "
-                f"an array of shape {keep.shape}."
-            )
-        if keep.dtype == bool:
-            if keep.shape[0] != n_features:
-                raise ValueError(
-                    f"keep_features as a boolean mask must have one entry per channel "
-                    f"({n_features}), got {keep.shape[0]}."
-                )
-            mask = keep.copy()
-        else:
-            if keep.size and not np.issubdtype(keep.dtype, np.integer):
-                raise TypeError(
-                    "keep_features must hold int channel indices or bools, got dtype "
-                    f"{keep.dtype}."
-                )
-            if keep.size and (keep.min() < -n_features or keep.max() >= n_features):
-                raise ValueError(
-                    f"keep_features={self.keep_features!r} names channels outside the "
-                    f"{n_features} channels of X (valid indices: -{n_features} to "
-                    f"{n_features - 1})."
-                )
-            mask = np.zeros(n_features, dtype=bool)
-            mask[keep.astype(np.intp)] = True
-        if mask.all():
-            raise ValueError(
-                f"keep_features={self.keep_features!r} keeps all {n_features} channels, so "
-                "every new window would be a copy; use RandomWindowOverSampler for "
-                "duplication, or keep fewer channels."
-            )
-        return mask if mask.any() else None
+        mask, self.target_scores_ = kept_channels(self.keep_features, X, y, self.task_)
+        return mask
 
     def _iterations(self, n_iter, n_samples):
         """``n_iter`` resolved: an int as given, or ``"auto"``'s five passes in [100, 600]."""

@@ -13,10 +13,8 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.nn._latent import ConvAutoencoder, LatentPerturbation, WeightNormLinear
-from sktsgen.over_sampling._latent_adversarial import (
-    LatentAdversarialSampler,
-    target_channel_scores,
-)
+from sktsgen.over_sampling._channels import target_channel_scores
+from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
 from sktsgen.training._latent import encode, perturb_windows, train_perturbation
 from sktsgen.utils._testing import imblearn_parametrize_with_checks
 from sktsgen.utils._torch import make_generator
