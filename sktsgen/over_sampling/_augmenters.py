@@ -8,9 +8,10 @@ import numbers
 from typing import ClassVar
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseWindowOverSampler, fill_common_params_doc
+from ._channels import kept_channels
 from ._curves import smooth_random_curves
 
 
@@ -28,12 +29,23 @@ class JitterOverSampler(BaseWindowOverSampler):
     sigma : float, default=0.03
         Noise level relative to each channel's standard deviation (0.03 as in Iwana &
         Uchida, 2021).
+    keep_features : "auto", array-like of int or bool, default=None
+        Channels left exact (no noise), as indices or a boolean mask. ``"auto"`` keeps, in
+        regression, the channels whose window alone explains at least 25% of the target's
+        variance (leave-one-out ridge R^2, in ``target_scores_``), none in
+        classification. ``None`` adds noise to every channel. Keeping the channel that
+        carries a regression target lets the noise be large without changing what the
+        window says about its label; see ``docs/over_sampling.md`` for the measured effect.
     {common_params}
 
     Attributes
     ----------
     channel_std_ : ndarray of shape (n_features,)
         Per-channel standard deviation the noise is scaled by.
+    keep_mask_ : ndarray of shape (n_features,) of bool or None
+        Channels left exact (None: noise on every channel).
+    target_scores_ : ndarray of shape (n_features,) or None
+        With ``keep_features="auto"`` in regression, each channel's R^2 of the target.
     sampling_strategy_, sample_indices_, task_, n_features_in_, seq_len_
         See :class:`BaseWindowOverSampler`.
 
@@ -54,20 +66,31 @@ class JitterOverSampler(BaseWindowOverSampler):
     _parameter_constraints: ClassVar[dict] = {
         **BaseWindowOverSampler._parameter_constraints,
         "sigma": [Interval(numbers.Real, 0, None, closed="left")],
+        "keep_features": ["array-like", StrOptions({"auto"}), None],
     }
 
-    def __init__(self, *, sigma=0.03, sampling_strategy="auto", minority_threshold=None,
-                 random_state=None):
+    def __init__(self, *, sigma=0.03, keep_features=None, sampling_strategy="auto",
+                 minority_threshold=None, random_state=None):
         super().__init__(sampling_strategy=sampling_strategy,
                          minority_threshold=minority_threshold, random_state=random_state)
         self.sigma = sigma
+        self.keep_features = keep_features
 
     def _fit_augmenter(self, X, y, rare_mask, random_state):
         self.channel_std_ = X.std(axis=(0, 1), dtype=np.float64)
+        self.keep_mask_, self.target_scores_ = kept_channels(self.keep_features, X, y,
+                                                             self.task_)
 
     def _augment(self, X_source, y_source, random_state):
-        noise = random_state.normal(0.0, 1.0, size=X_source.shape)
-        return X_source + noise * (self.sigma * self.channel_std_)
+        if self.keep_mask_ is None:
+            noise = random_state.normal(0.0, 1.0, size=X_source.shape)
+            return X_source + noise * (self.sigma * self.channel_std_)
+        free = ~self.keep_mask_
+        noise = random_state.normal(0.0, 1.0, size=(*X_source.shape[:2], int(free.sum())))
+        X_new = X_source.copy()
+        X_new[..., free] += (noise * (self.sigma * self.channel_std_[free])).astype(
+            X_new.dtype, copy=False)
+        return X_new
 
 
 @fill_common_params_doc

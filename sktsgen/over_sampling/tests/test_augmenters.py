@@ -155,3 +155,29 @@ def test_bad_parameters(cls, params, match):
     X, y = _data()
     with pytest.raises(ValueError, match=match):
         cls(minority_threshold=5.0, **params).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("keep", [[1], np.array([False, True, False]), "auto"])
+def test_jitter_keep_features_leaves_those_channels_exact(keep):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 8, 3)) * [1.0, 2.0, 0.5]
+    y = X[:, -1, 1] + 0.1 * rng.normal(size=300)  # channel 1 carries the target
+    sampler = JitterOverSampler(sigma=0.5, keep_features=keep, minority_threshold=1.5,
+                                random_state=0)
+    new, src, _, _ = _new_and_sources(sampler, X, y)
+    np.testing.assert_array_equal(sampler.keep_mask_, [False, True, False])
+    np.testing.assert_array_equal(new[..., 1], src[..., 1])
+    ratio = (new - src)[..., [0, 2]].std(axis=(0, 1)) / (0.5 * X.std(axis=(0, 1))[[0, 2]])
+    np.testing.assert_allclose(ratio, 1.0, atol=0.05)
+    if isinstance(keep, str):
+        scores = sampler.target_scores_
+        assert scores[1] > 0.8 and scores[0] < 0.1 and scores[2] < 0.1
+
+
+def test_jitter_keep_features_auto_keeps_nothing_in_classification():
+    X, _ = _data()
+    sampler = JitterOverSampler(keep_features="auto", random_state=0)
+    X_res, _ = sampler.fit_resample(X, [0] * 30 + [1] * 10)
+    assert sampler.keep_mask_ is None and sampler.target_scores_ is None
+    plain = JitterOverSampler(random_state=0).fit_resample(X, [0] * 30 + [1] * 10)[0]
+    np.testing.assert_array_equal(X_res, plain)
