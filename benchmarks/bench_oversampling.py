@@ -43,30 +43,36 @@ from sktsgen.utils import make_windowed_target
 from sktsgen.utils._testing import shared_data_dir
 
 INPUT_LENGTH, HORIZON, RARE_QUANTILE, TRAIN_FRACTION, FACTOR = 32, 6, 0.95, 0.8, 4
-CLASSIC = {  # method name -> class name in sktsgen.over_sampling
-    "duplication": "RandomWindowOverSampler",
-    "jitter": "JitterOverSampler",
-    "translation": "TranslationOverSampler",
-    "window warping": "WindowWarpingOverSampler",
-    "magnitude warping": "MagnitudeWarpingOverSampler",
-    "time warping": "TimeWarpingOverSampler",
-    "smote": "WindowSMOTE",
-}
 # Appliances, the target, is the first column of the CSV, so channel 0 of the windows.
 TARGET_CHANNEL = 0
 KEPT = {"keep_features": [TARGET_CHANNEL]}
+CLASSIC = {  # method name -> (class name in sktsgen.over_sampling, its parameters)
+    "duplication": ("RandomWindowOverSampler", {}),
+    "jitter": ("JitterOverSampler", {}),
+    "translation": ("TranslationOverSampler", {}),
+    "window warping": ("WindowWarpingOverSampler", {}),
+    "magnitude warping": ("MagnitudeWarpingOverSampler", {}),
+    "time warping": ("TimeWarpingOverSampler", {}),
+    "smote": ("WindowSMOTE", {}),
+    # Large noise on every channel but the target's own history.
+    "jitter 0.5, target kept": ("JitterOverSampler", {"sigma": 0.5, **KEPT}),
+}
+# Explicit values for every parameter whose default changed, so rows keep their meaning.
+NOT_KEPT = {"keep_features": None, "jitter": 0.0}
 LATENT = {
-    "random latent": {"perturbation": "random"},
-    "latent adversarial": {},
+    "latent adversarial": {},  # the sampler's defaults
+    "random latent": {"perturbation": "random", **NOT_KEPT},
+    "latent adversarial, no channel kept": NOT_KEPT,
     # The target's own history copied from the source (see docs/over_sampling.md).
-    "latent adversarial, target kept": KEPT,
+    "latent adversarial, target kept": {**KEPT, "jitter": 0.0},
+    "latent adversarial, target kept, jitter 0.5": {**KEPT, "jitter": 0.5},
 }
 # The paper's own protocol: duplication x4 (or no over-sampling, the paper's other rows), then
 # the rare windows perturbed in every batch while the downstream GRU trains
 # (GRURegressor(augmenter=LatentAdversarialSampler(...))).
 # Name -> (the over-sampling method run first, or None; the augmenter's parameters).
 ON_THE_FLY = {
-    "latent adversarial, on the fly": ("duplication", {}),
+    "latent adversarial, on the fly": ("duplication", {"keep_features": None}),
     "latent adversarial, on the fly, target kept": ("duplication", KEPT),
     "latent adversarial, on the fly, target kept, no x4": (None, KEPT),
     "latent adversarial, target kept, then on the fly": ("latent adversarial, target kept", KEPT),
@@ -95,7 +101,8 @@ def make_sampler(name, ratio, threshold, seed, overrides):
     """The sampler of a method, or None for "no oversampling"."""
     common = {"sampling_strategy": ratio, "minority_threshold": threshold, "random_state": seed}
     if name in CLASSIC:
-        return getattr(over_sampling, CLASSIC[name])(**common)
+        cls, params = CLASSIC[name]
+        return getattr(over_sampling, cls)(**common, **params)
     if name in ON_THE_FLY:
         first = ON_THE_FLY[name][0]
         return None if first is None else make_sampler(first, ratio, threshold, seed, overrides)
