@@ -6,6 +6,7 @@ that take ``keep_features`` leave those channels exact.
 """
 
 import numpy as np
+from scipy import stats
 from sklearn.linear_model import RidgeCV
 
 # keep_features="auto": a channel "carries the target" when a ridge regression of y on that
@@ -13,6 +14,19 @@ from sklearn.linear_model import RidgeCV
 # target's own history scores 0.43 and every other channel at most 0.12.
 AUTO_KEEP_R2 = 0.25
 AUTO_KEEP_MAX_WINDOWS = 20000  # windows the scores are computed on (evenly spaced subsample)
+# ... and when that R^2 is not chance: an F-test of a seq_len-feature regression on n windows at
+# this level, Bonferroni-corrected over the channels (few windows with a few extreme targets
+# reach R^2 0.25 by chance: 40 windows of 12 steps did in a test).
+AUTO_KEEP_ALPHA = 0.01
+
+
+def _significant(r2, n, p, n_channels):
+    """Whether an R^2 of ``p`` features on ``n`` samples is unlikely under no relation."""
+    dof = n - p - 1
+    if dof <= 0 or r2 <= 0:
+        return False
+    f = (r2 / p) / (max(1.0 - r2, 1e-12) / dof)
+    return bool(stats.f.sf(f, p, dof) < AUTO_KEEP_ALPHA / n_channels)
 
 KEEP_FEATURES_DOC = """\
     keep_features : "auto", array-like of int or bool, default="auto"
@@ -20,7 +34,8 @@ KEEP_FEATURES_DOC = """\
         or as a boolean mask over the ``n_features`` channels. ``"auto"`` picks, in
         regression, the channels that carry the target: those whose window alone explains at
         least 25% of the target's variance in a ridge regression (leave-one-out R^2, in
-        ``target_scores_``); if none or all do, no channel is kept. In classification
+        ``target_scores_``) beyond chance (F-test at 1%, corrected for the number of
+        channels); if none or all do, no channel is kept. In classification
         ``"auto"`` keeps no channel. ``None`` keeps none.
 """
 
@@ -85,7 +100,9 @@ def kept_channels(keep_features, X, y, task):
         if task != "regression":
             return None, None
         scores = target_channel_scores(X, y)
-        mask = scores >= AUTO_KEEP_R2
+        n = min(X.shape[0], AUTO_KEEP_MAX_WINDOWS)
+        mask = np.array([s >= AUTO_KEEP_R2 and _significant(s, n, X.shape[1], n_features)
+                         for s in scores], dtype=bool)
         # Every channel carrying the target leaves nothing to change: keep none.
         return (mask if mask.any() and not mask.all() else None), scores
     keep = np.asarray(keep_features)

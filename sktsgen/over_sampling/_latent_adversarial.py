@@ -112,8 +112,10 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         carry the target, and 0 otherwise (classification, or no channel kept): noise of
         that size on the target's own channel would change what the window says about its
         label. The value used is ``jitter_``. Models perturbing on the fly
-        (``augmenter=``) do not add it. See ``docs/over_sampling.md`` for the measured
-        effect.
+        (``augmenter=``) do not add it. Off by default: on Energy, 0.5 on every channel but
+        the target's made the latent sampler worse than the same noise added to plain copies
+        (``JitterOverSampler(sigma=0.5, keep_features="auto")``); see
+        ``docs/over_sampling.md``.
     perturb_fraction : float in (0, 1], default=1.0
         Share of the targeted windows that are perturbed; the others stay exact copies of
         their sources. On the fly (``augmenter=``, the paper's protocol) each targeted window
@@ -128,7 +130,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         with one state the new windows of one source are nearly identical; several states
         make them differ, as the windows of an on-the-fly augmentation differ from epoch to
         epoch. See ``docs/over_sampling.md`` for the measured effect.
-    keep_features : "auto", array-like of int or bool, default=None
+    keep_features : "auto", array-like of int or bool, default="auto"
         Channels that every new window copies unchanged from its source window, as indices
         or as a boolean mask over the ``n_features`` channels; the perturbation can only act
         through the other channels, in training as in generation. For a regression target
@@ -137,7 +139,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         ``docs/over_sampling.md`` for the measured effect). ``"auto"`` picks, in regression,
         the channels that carry the target: those whose window alone explains at least 25%
         of the target's variance in a ridge regression (leave-one-out R^2, in
-        ``target_scores_``); if none or all do, every channel is perturbed. In
+        ``target_scores_``) beyond chance (F-test at 1%, corrected for the number of
+        channels); if none or all do, every channel is perturbed. In
         classification ``"auto"`` keeps no channel. ``None`` perturbs every channel.
     recompute_batch_norm : bool, default=False
         After the autoencoder's training, replace its batch-norm moving averages by
@@ -280,13 +283,12 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
                  minority_threshold=None, residual=True, center=False, random_fraction=0.0,
-                 jitter=0.0, perturb_fraction=1.0, perturbation_snapshots=1, keep_features=None,
-                 recompute_batch_norm=False,
-                 latent_dim=512, n_iter="auto", predictor_n_iter="auto", batch_size=128,
-                 learning_rate=5e-4, discriminator_learning_rate=2e-3,
-                 adversarial_weight=0.05, discriminator_costs=(1.0, 0.1),
-                 perturbation_learning_rate=1e-3, predictor_learning_rate=1e-3, noise_dim=100,
-                 rank=100, device="cpu", verbose=0, random_state=None):
+                 jitter=0.0, perturb_fraction=1.0, perturbation_snapshots=1,
+                 keep_features="auto", recompute_batch_norm=False, latent_dim=512,
+                 n_iter="auto", predictor_n_iter="auto", batch_size=128, learning_rate=5e-4,
+                 discriminator_learning_rate=2e-3, adversarial_weight=0.05,
+                 discriminator_costs=(1.0, 0.1), perturbation_learning_rate=1e-3, predictor_learning_rate=1e-3,
+                 noise_dim=100, rank=100, device="cpu", verbose=0, random_state=None):
         super().__init__(sampling_strategy=sampling_strategy,
                          minority_threshold=minority_threshold, random_state=random_state)
         self.perturbation = perturbation

@@ -13,7 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.nn._latent import ConvAutoencoder, LatentPerturbation, WeightNormLinear
-from sktsgen.over_sampling._channels import target_channel_scores
+from sktsgen.over_sampling._channels import kept_channels, target_channel_scores
 from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
 from sktsgen.training._latent import encode, perturb_windows, train_perturbation
 from sktsgen.utils._testing import imblearn_parametrize_with_checks
@@ -441,11 +441,11 @@ def test_keep_features_copies_those_channels_and_perturbs_the_others(keep):
     np.testing.assert_array_equal(sampler.keep_mask_, [True, False, False])
     np.testing.assert_array_equal(X_res[40:, :, 0], X[src, :, 0])
     assert np.abs(X_res[40:, :, 1:] - X[src, :, 1:]).min(axis=(1, 2)).max() > 0
-    plain = _sampler(minority_threshold=5.0).fit_resample(X, y)[0]
+    plain = _sampler(minority_threshold=5.0, keep_features=None).fit_resample(X, y)[0]
     # The other channels are those of a sampler whose perturbation trained under the
     # constraint: not the unconstrained sampler's windows with channel 0 pasted back.
     assert not np.array_equal(X_res[40:, :, 1:], plain[40:, :, 1:])
-    assert _sampler(minority_threshold=5.0).fit(X, y).get_params()["keep_features"] is None
+    assert _sampler(minority_threshold=5.0).get_params()["keep_features"] == "auto"
 
 
 class _FirstChannelPredictor(torch.nn.Module):
@@ -628,3 +628,10 @@ def test_jitter_leaves_the_plain_copies_of_perturb_fraction_exact():
 def test_negative_jitter_is_named():
     with pytest.raises(ValueError, match="jitter"):
         _sampler(jitter=-0.1).fit_resample(_windows(), [0] * 30 + [1] * 10)
+
+
+def test_keep_features_auto_ignores_a_chance_score_on_few_windows():
+    # 40 windows of 12 steps and 5 extreme targets: channel 1 reaches R^2 0.27 by chance.
+    X, y = _windows(), _regression_target()
+    mask, scores = kept_channels("auto", X, y, "regression")
+    assert scores[1] > 0.25 and mask is None
