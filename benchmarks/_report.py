@@ -33,7 +33,16 @@ def write_section(name, markdown, doc=DOC):
     print(f"wrote section {name!r} of {doc}", file=sys.stderr)
 
 
-def command_line():
+def command_line(drop=("--note",)):
     """The command that produced the figures, for the docs, quoted so that it can be pasted
-    into a shell (a method name with a space, a JSON argument)."""
-    return "python " + shlex.join([os.path.relpath(sys.argv[0], DOC.parents[1])] + sys.argv[1:])
+    into a shell (a method name with a space, a JSON argument). Options in ``drop`` and their
+    values are left out: a ``--note`` is printed beside the table, not repeated in it."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg in drop:
+            skip = True
+        elif not any(arg.startswith(f"{d}=") for d in drop):
+            args.append(arg)
+    return "python " + shlex.join([os.path.relpath(sys.argv[0], DOC.parents[1]), *args])

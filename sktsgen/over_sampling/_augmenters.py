@@ -173,6 +173,13 @@ class MagnitudeWarpingOverSampler(BaseWindowOverSampler):
     sampling_strategy_, sample_indices_, task_, n_features_in_, seq_len_
         See :class:`BaseWindowOverSampler`.
 
+    Notes
+    -----
+    Measured against duplication on Energy (regression, rare windows x4, 10 seeds;
+    ``docs/benchmarks.md``), it is worse: -3.66 +- 1.72 Wh of RMSE-macro. A likely reason, not
+    measured separately: scaling the target's own history changes what a rare window says
+    about its target, which the new window keeps.
+
     Examples
     --------
     >>> import numpy as np
