@@ -1,4 +1,5 @@
-"""Session fixtures for the cross-cutting tests: the benchmark data from ``../shared/data``.
+"""Session set-up for the tests: one thread per BLAS/OpenMP pool, and the benchmark data from
+``../shared/data``.
 
 Fixtures skip the requesting test cleanly when the shared data is absent. The window arrays
 are shared by every test of the session, so they are returned read-only.
@@ -7,9 +8,18 @@ are shared by every test of the session, so they are returned read-only.
 import shutil
 
 import pytest
+import torch
+from threadpoolctl import threadpool_limits
 
 from sktsgen.datasets import fetch_energy, fetch_stocks
 from sktsgen.utils._testing import shared_data_dir as _locate_shared_data
+
+# One BLAS/OpenMP thread and one torch thread for the whole test session: the tests use tiny
+# arrays, where a second thread gains nothing, and on a machine whose other core is busy
+# oversubscribed threads made the suite many times slower (it did not finish in 6 minutes with
+# one core held by a busy loop; 71 s on the idle machine).
+torch.set_num_threads(1)
+_THREAD_LIMITS = threadpool_limits(limits=1)
 
 _FILES = {"stocks": "stock_data.csv", "energy": "energy_data.csv"}
 
