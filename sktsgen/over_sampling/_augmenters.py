@@ -33,9 +33,10 @@ class JitterOverSampler(BaseWindowOverSampler):
         Channels left exact (no noise), as indices or a boolean mask. ``"auto"`` keeps, in
         regression, the channels whose window alone explains at least 25% of the target's
         variance (leave-one-out ridge R^2, in ``target_scores_``) beyond chance (F-test
-        at 1%, corrected for the number of channels), none in classification. ``None`` adds noise to every channel. Keeping the channel that
-        carries a regression target lets the noise be large without changing what the
-        window says about its label; see ``docs/over_sampling.md`` for the measured effect.
+        at 1%, corrected for the number of channels), none in classification. ``None``
+        adds noise to every channel. Keeping the channel that carries a regression target
+        lets the noise be large without changing what the window says about its label; see
+        ``docs/over_sampling.md`` for the measured effect.
     {common_params}
 
     Attributes

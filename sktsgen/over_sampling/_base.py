@@ -53,9 +53,8 @@ class BaseWindowOverSampler(BaseOverSampler):
     makes new targets (``_augment_indices``, see Notes).
 
     Subclasses implement ``_augment`` (or ``_augment_indices``) and may override
-    ``_fit_augmenter``; their ``__init__``
-    lists every keyword-only parameter, and their ``_parameter_constraints`` extend this
-    class's dict. Read more in ``docs/over_sampling.md``.
+    ``_fit_augmenter``; their ``__init__`` lists every keyword-only parameter, and their
+    ``_parameter_constraints`` extend this class's dict. Read more in ``docs/over_sampling.md``.
 
     Parameters
     ----------

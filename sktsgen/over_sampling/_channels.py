@@ -8,6 +8,7 @@ that take ``keep_features`` leave those channels exact.
 import numpy as np
 from scipy import stats
 from sklearn.linear_model import RidgeCV
+from threadpoolctl import threadpool_limits
 
 # keep_features="auto": a channel "carries the target" when a ridge regression of y on that
 # channel's window alone explains this share of y's variance (leave-one-out R^2). On Energy the
@@ -27,18 +28,6 @@ def _significant(r2, n, p, n_channels):
         return False
     f = (r2 / p) / (max(1.0 - r2, 1e-12) / dof)
     return bool(stats.f.sf(f, p, dof) < AUTO_KEEP_ALPHA / n_channels)
-
-KEEP_FEATURES_DOC = """\
-    keep_features : "auto", array-like of int or bool, default="auto"
-        Channels that every new window copies unchanged from its source window, as indices
-        or as a boolean mask over the ``n_features`` channels. ``"auto"`` picks, in
-        regression, the channels that carry the target: those whose window alone explains at
-        least 25% of the target's variance in a ridge regression (leave-one-out R^2, in
-        ``target_scores_``) beyond chance (F-test at 1%, corrected for the number of
-        channels); if none or all do, no channel is kept. In classification
-        ``"auto"`` keeps no channel. ``None`` keeps none.
-"""
-
 
 def target_channel_scores(X, y):
     """Leave-one-out R^2 of a ridge regression of ``y`` on each channel's window alone.
@@ -73,16 +62,23 @@ def target_channel_scores(X, y):
     scores = np.zeros(X.shape[2])
     if var == 0:
         return scores
-    for c in range(X.shape[2]):
-        Xc = np.asarray(X[:, :, c], dtype=np.float64)
-        std = Xc.std(axis=0)
-        if not std.any():
-            continue
-        Xc = (Xc - Xc.mean(axis=0)) / np.where(std > 0, std, 1.0)
-        ridge = RidgeCV(alphas=np.logspace(-3, 3, 7), store_cv_results=True).fit(Xc, y)
-        loo_mse = ridge.cv_results_.mean(axis=0).min()
-        scores[c] = max(1.0 - loo_mse / var, 0.0)
+    # Small (n, seq_len) problems: one BLAS thread is as fast, and far faster on a busy machine.
+    with threadpool_limits(limits=1):
+        for c in range(X.shape[2]):
+            scores[c] = _channel_score(X[:, :, c], y, var)
     return scores
+
+
+def _channel_score(Xc, y, var):
+    """Leave-one-out R^2 of a ridge regression of ``y`` on one channel's windows ``Xc``."""
+    Xc = np.asarray(Xc, dtype=np.float64)
+    std = Xc.std(axis=0)
+    if not std.any():
+        return 0.0
+    Xc = (Xc - Xc.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    ridge = RidgeCV(alphas=np.logspace(-3, 3, 7), store_cv_results=True).fit(Xc, y)
+    loo_mse = ridge.cv_results_.mean(axis=0).min()
+    return max(1.0 - loo_mse / var, 0.0)
 
 
 def kept_channels(keep_features, X, y, task):

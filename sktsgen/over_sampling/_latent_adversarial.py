@@ -296,8 +296,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                  keep_features="auto", recompute_batch_norm=False, latent_dim=512,
                  n_iter="auto", predictor_n_iter="auto", batch_size=128, learning_rate=5e-4,
                  discriminator_learning_rate=2e-3, adversarial_weight=0.05,
-                 discriminator_costs=(1.0, 0.1), perturbation_learning_rate=1e-3, predictor_learning_rate=1e-3,
-                 noise_dim=100, rank=100, device="cpu", verbose=0, random_state=None):
+                 discriminator_costs=(1.0, 0.1), perturbation_learning_rate=1e-3,
+                 predictor_learning_rate=1e-3, noise_dim=100, rank=100, device="cpu", verbose=0,
+                 random_state=None):
         super().__init__(sampling_strategy=sampling_strategy,
                          minority_threshold=minority_threshold, random_state=random_state)
         self.perturbation = perturbation
