@@ -24,8 +24,19 @@ from ..utils._torch import (
     torch_seed,
     torch_threads,
 )
-from ..utils._validation import _ndim, check_n_samples, check_windows, validate_windows
-from ._code_density import fit_code_diffusion, fit_code_mixture
+from ..utils._validation import (
+    _ndim,
+    check_n_samples,
+    check_target,
+    check_windows,
+    validate_windows,
+)
+from ._code_density import (
+    fit_class_code_mixture,
+    fit_code_diffusion,
+    fit_code_mixture,
+    fit_target_code_mixture,
+)
 
 # Principal components of the fitted code densities when code_pca_components is None.
 DEFAULT_PCA = {"fitted": 64, "diffusion": 128}
@@ -164,6 +175,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         When True and the estimator is already fitted, :meth:`fit` runs ``n_iter`` more
         joint-stage iterations on the current networks (same scaling; windows must have the
         fitted shape) instead of training from scratch. Optimizer moments restart.
+    target_type : {"auto", "classes", "continuous"}, default="auto"
+        How :meth:`fit` reads a ``y``: class labels (``"classes"``) or a continuous target
+        (``"continuous"``). ``"auto"``: continuous when ``y`` has a floating dtype, class
+        labels otherwise (integers, strings, booleans). Ignored without ``y``.
     device : {"cpu", "cuda", "auto"}, default="cpu"
     n_jobs : int, default=None
         CPU threads for :meth:`sample`, :meth:`transform` and :meth:`inverse_transform`
@@ -184,6 +199,16 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     code_density_module_ : CodeMixture, CodeDiffusion or None
         The code density fitted after training (``latent_sampling="fitted"`` or
         ``"diffusion"``), else None.
+    conditional_density_module_ : ClassCodeMixture, TargetCodeMixture or None
+        The code density :meth:`sample` draws from when given ``y``: one Gaussian mixture
+        per class, or a mixture of codes and target; None when fitted without ``y``.
+    target_type_ : {"classes", "continuous"} or None
+        How the ``y`` given to :meth:`fit` was read; None when fitted without ``y``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen at fit (only with ``target_type_ == "classes"``).
+    target_range_ : tuple of float
+        Smallest and largest target seen at fit (only with ``target_type_ ==
+        "continuous"``); :meth:`sample` accepts targets within it.
     scaler_ : WindowMinMaxScaler
         Internal [0, 1] scaling.
     history_ : dict
@@ -245,6 +270,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "metric_n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "score_n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "target_type": [StrOptions({"auto", "classes", "continuous"})],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         # joblib's convention: 0 means nothing, so it is rejected here by name.
         "n_jobs": [Interval(numbers.Integral, None, -1, closed="right"),
@@ -273,7 +299,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  recompute_batch_norm=True, early_stopping=False, validation_fraction=0.1,
                  validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
-                 device="cpu", n_jobs=None, verbose=0,
+                 target_type="auto", device="cpu", n_jobs=None, verbose=0,
                  random_state=None):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -306,6 +332,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.metric_n_iter = metric_n_iter
         self.score_n_iter = score_n_iter
         self.warm_start = warm_start
+        self.target_type = target_type
         self.device = device
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -325,8 +352,12 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, seq_len, n_features)
             Training windows in any scale (2-D input is read as windows of length 1).
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Optional class labels or continuous targets of the windows (see
+            ``target_type``), so that :meth:`sample` can be asked for windows of a class or
+            of a target value. The networks are trained on ``X`` alone either way; ``y``
+            only adds a conditional code density, so the unconditional :meth:`sample` is
+            the same with or without it.
 
         Returns
         -------
@@ -335,6 +366,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "module_")
         # A warm start keeps the fitted scaling and requires windows of the fitted shape.
         X = validate_windows(self, X, reset=not warm, ensure_min_samples=2)
+        y = self._check_fit_target(y, len(X))
         if not warm:
             self._fit_dtype = X.dtype
             self.device_ = resolve_device(self.device)
@@ -390,6 +422,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ += len(history["joint"]["iteration"])
         # Outside the one-thread block: a code diffusion's wide layers use every thread.
         self.code_density_module_ = self._fit_code_density(Xs, seed, report=self.verbose)
+        self.conditional_density_module_ = (
+            None if y is None else self._fit_conditional_density(Xs, y, seed))
         # Stream for sample(random_state=None): successive calls differ, yet reproducibly.
         self._sample_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
         return self
@@ -455,6 +489,80 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                   f"{what}, {time.perf_counter() - start:.1f} s", file=sys.stderr)
         return density.to(self.device_)
 
+    def _check_fit_target(self, y, n_samples):
+        """Validate ``fit``'s ``y`` and record how it is read; None stays None."""
+        for name in ("target_type_", "classes_", "target_range_"):
+            self.__dict__.pop(name, None)
+        self.target_type_ = None
+        if y is None:
+            return None
+        y = check_target(y, n_samples=n_samples, dtype=None)
+        kind = self.target_type
+        if kind == "auto":
+            kind = "continuous" if np.issubdtype(y.dtype, np.floating) else "classes"
+        if kind == "continuous":
+            try:
+                y = check_target(y, n_samples=n_samples, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"target_type='continuous' needs numeric finite targets y; {exc}") from exc
+            self.target_range_ = (float(y.min()), float(y.max()))
+        else:
+            self.classes_, y = np.unique(y, return_inverse=True)
+        self.target_type_ = kind
+        return y
+
+    def _fit_conditional_density(self, Xs, y, seed):
+        """Per-class mixtures (class indices ``y``) or a joint mixture of codes and targets,
+        on the codes of the scaled windows ``Xs`` (at most ``_density_max_windows`` per class,
+        or in all for a continuous target)."""
+        rs = np.random.RandomState(seed)
+        if self.target_type_ == "classes":
+            rows = np.concatenate([rs.permutation(np.flatnonzero(y == c))
+                                   [:self._density_max_windows]
+                                   for c in range(len(self.classes_))])
+        else:
+            rows = rs.permutation(len(Xs))[:self._density_max_windows]
+        rows = np.sort(rows)
+        with torch_threads(1, self.device_):
+            codes = self._run(self.module_.encoder, Xs[rows], np.float64, self.hidden_size_)
+        kw = {"n_components": self.code_pca_components or DEFAULT_PCA["fitted"],
+              "n_mixture": self.code_mixture_components, "random_state": seed}
+        if self.target_type_ == "classes":
+            density = fit_class_code_mixture(codes, y[rows], n_classes=len(self.classes_), **kw)
+        else:
+            density = fit_target_code_mixture(codes, y[rows], **kw)
+        return density.to(self.device_)
+
+    def _check_sample_target(self, y, n_samples):
+        """``sample``'s ``y`` as the condition tensor's values: class indices or targets."""
+        if self.target_type_ is None:
+            raise ValueError(
+                "sample(y=...) needs a generator fitted with y: call fit(X, y) with the "
+                "windows' class labels or targets.")
+        if np.ndim(y) == 0:
+            y = np.full(n_samples, y, dtype=np.asarray(y).dtype)
+        try:
+            y = check_target(y, n_samples=n_samples, dtype=None)
+        except ValueError as exc:
+            raise ValueError(f"sample(y=...) must hold one value per window: {exc}") from exc
+        if self.target_type_ == "classes":
+            labels = self.classes_
+            known = np.isin(y, labels)
+            if not known.all():
+                raise ValueError(
+                    f"sample(y=...) got labels not seen at fit: {np.unique(y[~known])[:5]}; "
+                    f"the classes are {labels}.")
+            return np.searchsorted(labels, y)
+        y = check_target(y, n_samples=n_samples, dtype=np.float64)
+        low, high = self.target_range_
+        outside = (y < low) | (y > high)
+        if outside.any():
+            raise ValueError(
+                f"sample(y=...) got targets outside the range seen at fit, [{low:g}, "
+                f"{high:g}]: e.g. {y[outside][0]:g}. The generator cannot extrapolate.")
+        return y
+
     def _make_evaluate(self, data, Xs, X_val, seed):
         """Early-stopping score: discriminative score of samples against held-out windows.
 
@@ -474,18 +582,26 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
         return evaluate
 
-    def _generate(self, n_samples, seed, dtype, original_scale=False):
+    def _generate(self, n_samples, seed, dtype, original_scale=False, condition=None):
         """Windows in the internal [0, 1] scale (or the original one), generated in chunks
-        from one generator."""
+        from one generator; ``condition`` (class indices or targets, one per window) draws
+        the codes from the conditional density."""
         gen = make_generator(seed, self.device_)
-        codes = (self.module_.prior if self.code_density_module_ is None
-                 else self.code_density_module_)
+        if condition is not None:
+            density = self.conditional_density_module_
+
+            def draw(start, stop):
+                return density.sample(stop - start, self.seq_len_, generator=gen,
+                                      condition=condition[start:stop])
+        else:
+            codes = (self.module_.prior if self.code_density_module_ is None
+                     else self.code_density_module_)
+
+            def draw(start, stop):
+                return codes.sample(stop - start, self.seq_len_, generator=gen)
         out = np.empty((n_samples, self.seq_len_, self.n_features_in_), dtype=dtype)
-        return map_chunks(
-            self._decode(dtype, original_scale),
-            lambda start, stop: codes.sample(stop - start, self.seq_len_, generator=gen),
-            out, self._chunk_size, n_jobs=self.n_jobs, device=self.device_,
-        )
+        return map_chunks(self._decode(dtype, original_scale), draw, out, self._chunk_size,
+                          n_jobs=self.n_jobs, device=self.device_)
 
     def _decode(self, dtype, original_scale):
         """Codes -> windows as a chunk function; scaling back chunk by chunk keeps the
@@ -496,7 +612,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
         return decode
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None):
         """Generate new windows in the original scale and dtype.
 
         Parameters
@@ -507,16 +623,25 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             Seed of the prior draws. None continues a stream seeded by the estimator's
             ``random_state`` at fit, so successive calls give new windows and a refit with the
             same ``random_state`` repeats the same sequence of samples.
+        y : array-like of shape (n_samples,) or scalar, default=None
+            Ask for windows of these classes or target values, one per window (a scalar
+            asks for ``n_samples`` windows of one value). Needs a generator fitted with
+            ``y``; labels must be among ``classes_``, targets within ``target_range_``.
+            Codes are then drawn from the conditional density
+            (``conditional_density_module_``) whatever ``latent_sampling``.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, seq_len, n_features)
+            Window ``i`` is of class (or for the target) ``y[i]``.
         """
         check_is_fitted(self)
         n_samples = check_n_samples(n_samples)
+        condition = None if y is None else self._check_sample_target(y, n_samples)
         source = self._sample_rng if random_state is None else random_state
         seed = seed_from_random_state(source)
-        return self._generate(n_samples, seed, self._fit_dtype, original_scale=True)
+        return self._generate(n_samples, seed, self._fit_dtype, original_scale=True,
+                              condition=condition)
 
     def transform(self, X):
         """Encode windows into latent codes (the encoder's output).
