@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._report import command_line, machine_line, write_section
 from sktsgen import over_sampling
 from sktsgen.datasets import make_sines
+from sktsgen.generation import AvatarGenerator
 from sktsgen.metrics._imbalanced_regression import (
     macro_mean_absolute_error,
     macro_root_mean_squared_error,
@@ -56,6 +57,10 @@ CLASSIC = {  # method name -> (class name in sktsgen.over_sampling, its paramete
     "smote": ("WindowSMOTE", {}),
     # Large noise on every channel but the target's own history.
     "jitter 0.5, target kept": ("JitterOverSampler", {"sigma": 0.5, **KEPT}),
+    # A conditional AVATAR fitted to every training window with its target, asked for windows
+    # for the rare sources' targets.
+    "generative (AVATAR)": ("GenerativeWindowOverSampler",
+                            {"generator": AvatarGenerator(n_iter=500)}),
 }
 # Explicit values for every parameter whose default changed, so rows keep their meaning.
 NOT_KEPT = {"keep_features": None, "jitter": 0.0}

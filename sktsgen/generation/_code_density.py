@@ -51,7 +51,7 @@ def fit_code_mixture(codes, *, n_components, n_mixture, random_state):
 
 
 def fit_class_code_mixture(codes, labels, *, n_classes, n_components, n_mixture, random_state,
-                           prior_windows=CLASS_PRIOR_WINDOWS):
+                           prior_windows=None):
     """One Gaussian mixture per class on a shared principal basis of the flattened codes.
 
     A class gets ``min(n_mixture, n_c // (n_components + 1))`` components (at least one).
@@ -68,13 +68,16 @@ def fit_class_code_mixture(codes, labels, *, n_classes, n_components, n_mixture,
         Class index of each code, in ``range(n_classes)``; every class has a window.
     n_classes, n_components, n_mixture : int
     random_state : int
-    prior_windows : float, default=CLASS_PRIOR_WINDOWS
+    prior_windows : float, default=None
+        None uses ``CLASS_PRIOR_WINDOWS``.
 
     Returns
     -------
     mixture : ClassCodeMixture
         On the CPU; ``explained_variance`` as for :func:`fit_code_mixture`.
     """
+    if prior_windows is None:
+        prior_windows = CLASS_PRIOR_WINDOWS
     _, seq_len, latent = codes.shape
     pca, coords = _principal_coordinates(codes, n_components, random_state)
     k = pca.n_components_
