@@ -95,7 +95,7 @@ class BaseWindowOverSampler(BaseOverSampler):
         Number of channels.
     seq_len_ : int
         Window length.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Channel names, when ``X`` is a DataFrame (2-D input) with string column names.
 
     Notes
@@ -159,7 +159,7 @@ class BaseWindowOverSampler(BaseOverSampler):
         Returns ``X`` (3-D float), ``y`` (1-D), the rare mask (regression) or None, and
         whether ``y`` was one-vs-all encoded. Sets ``task_`` and ``sampling_strategy_``.
         """
-        X = validate_windows(self, X, reset=True)
+        X = validate_windows(self, X, reset=True, warn_2d=True)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "

@@ -24,7 +24,7 @@ class WindowFlattener(TransformerMixin, BaseEstimator):
         Channels per step.
     seq_len_ : int
         Window length; ``transform`` requires the same.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Channel names, when fitted on a DataFrame (2-D input).
 
     Examples
