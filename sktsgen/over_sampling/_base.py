@@ -159,7 +159,7 @@ class BaseWindowOverSampler(BaseOverSampler):
         Returns ``X`` (3-D float), ``y`` (1-D), the rare mask (regression) or None, and
         whether ``y`` was one-vs-all encoded. Sets ``task_`` and ``sampling_strategy_``.
         """
-        X = validate_windows(self, X, reset=True, warn_2d=True)
+        X = validate_windows(self, X, reset=True)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
