@@ -351,7 +351,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len, n_features)
-            Training windows in any scale (2-D input is read as windows of length 1).
+            Training windows in any scale. 2-D input is read as windows of length 1, with
+            a ``UserWarning``: it is more often one long series, to be cut with
+            :func:`sktsgen.utils.sliding_windows` first.
         y : array-like of shape (n_samples,), default=None
             Optional class labels or continuous targets of the windows (see
             ``target_type``), so that :meth:`sample` can be asked for windows of a class or
@@ -365,7 +367,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         """
         warm = self.warm_start and hasattr(self, "module_")
         # A warm start keeps the fitted scaling and requires windows of the fitted shape.
-        X = validate_windows(self, X, reset=not warm, ensure_min_samples=2)
+        X = validate_windows(self, X, reset=not warm, ensure_min_samples=2, warn_2d=True)
         y = self._check_fit_target(y, len(X))
         if not warm:
             self._fit_dtype = X.dtype

@@ -120,7 +120,8 @@ class BaseWindowOverSampler(BaseOverSampler):
     cast back to ``X``'s dtype; new targets are concatenated to ``y`` as they are (numpy's
     type promotion). A ``RuntimeError`` reports new windows or targets of the wrong shape and
     non-finite windows (or non-finite regression targets). 2-D input ``(n, d)`` is read as
-    windows of length 1 and returned 2-D.
+    windows of length 1, with a ``UserWarning`` naming :func:`sktsgen.utils.sliding_windows`
+    (one long series is the likelier meaning), and returned 2-D.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -159,7 +160,7 @@ class BaseWindowOverSampler(BaseOverSampler):
         Returns ``X`` (3-D float), ``y`` (1-D), the rare mask (regression) or None, and
         whether ``y`` was one-vs-all encoded. Sets ``task_`` and ``sampling_strategy_``.
         """
-        X = validate_windows(self, X, reset=True)
+        X = validate_windows(self, X, reset=True, warn_2d=True)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "

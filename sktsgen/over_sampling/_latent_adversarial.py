@@ -460,7 +460,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
             targeted = np.isin(y, list(self.sampling_strategy_))
         else:
             # Only the rare rule matters: no count of new windows to check against.
-            X = validate_windows(self, X, reset=True)
+            X = validate_windows(self, X, reset=True, warn_2d=True)
             y = check_target(y, n_samples=X.shape[0])
             targeted = self._rare_mask(y)
             self.task_ = "regression"

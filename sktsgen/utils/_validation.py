@@ -1,6 +1,7 @@
 """Validation of window arrays ``(n_samples, seq_len, n_features)`` shared by every estimator."""
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -95,7 +96,8 @@ def check_windows(X, *, input_name="X", ensure_min_samples=1, allow_2d=True, cop
     )
 
 
-def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=False, **y_kw):
+def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=False,
+                     warn_2d=False, **y_kw):
     """Validate windows for an estimator and record or check ``n_features_in_``/``seq_len_``.
 
     With ``reset=True`` (``fit``), sets ``n_features_in_`` (channel count), ``seq_len_`` and
@@ -111,6 +113,10 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
     y : array-like of shape (n_samples,), default=None
         If given, validated (1-D, finite, same length as X) and returned too.
     copy : bool, default=False
+    warn_2d : bool, default=False
+        Warn (``UserWarning``) when ``X`` is 2-D and ``reset`` is True: a generator or
+        sampler fitted on windows of length 1 has most likely been given one long series
+        instead of windows. A 3-D ``(n, 1, d)`` array says the windows really have length 1.
     **y_kw : dict
         Passed to :func:`sklearn.utils.check_array` for ``y`` (e.g. ``dtype=None``).
 
@@ -132,6 +138,8 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
             ensure_min_samples=ensure_min_samples, copy=copy,
         )
         X = X2[:, None, :]
+        if reset and warn_2d:
+            _warn_length_one(estimator, X2.shape)
     else:
         if ndim == 3:
             _check_feature_names(estimator, X, reset=reset)
@@ -157,6 +165,33 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
         return X
     y = check_target(y, n_samples=X.shape[0], **y_kw)
     return X, y
+
+
+def _warn_length_one(estimator, shape):
+    warnings.warn(
+        f"{type(estimator).__name__} got 2-D X of shape {tuple(shape)} and reads it as "
+        f"{shape[0]} windows of length 1 (seq_len=1). If X is one long series (time steps x "
+        "channels), cut it into windows first: sktsgen.utils.sliding_windows(X, seq_len). "
+        "To fit windows of length 1 without this warning, pass a 3-D array of shape "
+        "(n_samples, 1, n_features).",
+        UserWarning,
+        stacklevel=_caller_stacklevel(),
+    )
+
+
+def _caller_stacklevel():
+    """``stacklevel`` of the first frame outside sktsgen, scikit-learn and imbalanced-learn,
+    so that a warning points at the user's line whatever the path (fit, fit_resample,
+    a Pipeline)."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not name.startswith(("sktsgen.", "sklearn.", "imblearn.")) or ".tests." in name:
+            return level
+        frame, level = frame.f_back, level + 1
+    return 1
 
 
 def check_target(y, *, n_samples, dtype="numeric", input_name="y"):

@@ -199,3 +199,46 @@ def test_check_n_samples_errors(value, exc):
 
 def test_check_n_samples_ok():
     assert check_n_samples(np.int64(3)) == 3 and type(check_n_samples(np.int64(3))) is int
+
+
+# -- 2-D input that is probably one long series --------------------------------------------
+def _fitters():
+    from sktsgen.generation import AvatarGenerator
+    from sktsgen.over_sampling import LatentAdversarialSampler, RandomWindowOverSampler
+
+    y = np.r_[np.zeros(15, int), np.ones(5, int)]
+    tiny = {"latent_dim": 4, "n_iter": 1, "predictor_n_iter": 1, "batch_size": 4}
+    return [
+        ("AvatarGenerator", lambda X: AvatarGenerator(n_iter=1, hidden_size=2).fit(X)),
+        ("RandomWindowOverSampler", lambda X: RandomWindowOverSampler().fit_resample(X, y)),
+        ("LatentAdversarialSampler", lambda X: LatentAdversarialSampler(
+            **tiny, minority_threshold=0.5, random_state=0).fit_resample(X, y + 0.1)),
+    ]
+
+
+@pytest.mark.parametrize("name, fit", _fitters(), ids=lambda v: v if isinstance(v, str) else "")
+def test_generators_and_samplers_warn_on_2d_input(name, fit):
+    X = RNG.normal(size=(20, 3))
+    with pytest.warns(UserWarning, match=rf"{name} got 2-D X.*sktsgen\.utils\.sliding_windows"):
+        fit(X)
+    with pytest.warns(UserWarning, match="sliding_windows"):
+        fit(pd.DataFrame(X, columns=["a", "b", "c"]))
+
+
+@pytest.mark.parametrize("name, fit", _fitters(), ids=lambda v: v if isinstance(v, str) else "")
+def test_3d_length_one_windows_fit_without_warning(name, fit, recwarn):
+    fit(RNG.normal(size=(20, 1, 3)))
+    assert not [w for w in recwarn if "sliding_windows" in str(w.message)]
+
+
+def test_the_warning_points_at_the_callers_line():
+    from sktsgen.over_sampling import RandomWindowOverSampler
+
+    with pytest.warns(UserWarning, match="sliding_windows") as record:
+        RandomWindowOverSampler().fit_resample(RNG.normal(size=(8, 2)), [0] * 6 + [1] * 2)
+    assert record[0].filename == __file__
+
+
+def test_other_estimators_read_2d_input_silently(recwarn):
+    Dummy().fit(RNG.normal(size=(8, 2)))
+    assert not [w for w in recwarn if "sliding_windows" in str(w.message)]
