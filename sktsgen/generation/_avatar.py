@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..nn._avatar import AvatarNet, Prior, default_hidden_size
 from ..preprocessing import WindowMinMaxScaler
 from ..training._avatar import STAGES, train_avatar
-from ..training._common import recompute_batch_norm
+from ..training._common import recompute_batch_norm, report_step
 from ..utils._chunks import map_chunks
 from ..utils._torch import (
     TorchPickleMixin,
@@ -415,7 +415,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 verbose=self.verbose, evaluate=evaluate, eval_every=self.validation_interval,
                 patience=self.n_iter_no_change,
             )
-            self._finish_networks(data, seed)
+            self._finish_networks(data, seed, verbose=self.verbose)
         if warm:
             self._extend_history(history)
         else:
@@ -424,8 +424,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ += len(history["joint"]["iteration"])
         # Outside the one-thread block: a code diffusion's wide layers use every thread.
         self.code_density_module_ = self._fit_code_density(Xs, seed, report=self.verbose)
-        self.conditional_density_module_ = (
-            None if y is None else self._fit_conditional_density(Xs, y, seed))
+        if y is None:
+            self.conditional_density_module_ = None
+        else:
+            what = ("a Gaussian mixture per class" if self.target_type_ == "classes"
+                    else "a mixture of codes and target")
+            with report_step(self.verbose, "conditional", what):
+                self.conditional_density_module_ = self._fit_conditional_density(Xs, y, seed)
         # Stream for sample(random_state=None): successive calls differ, yet reproducibly.
         self._sample_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
         return self
@@ -444,13 +449,14 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             val["best_iteration"] += offset
             self.history_["validation"] = val
 
-    def _finish_networks(self, data, seed):
+    def _finish_networks(self, data, seed, verbose=0):
         """Eval mode, with batch-norm statistics recomputed for the final weights unless
         ``recompute_batch_norm=False``."""
         if self.recompute_batch_norm:
-            recompute_batch_norm(self.module_, data, self.batch_size,
-                                 make_generator(seed, self.device_),
-                                 forward=self.module_.reconstruct)
+            with report_step(verbose, "batch norm", f"statistics over {len(data)} windows"):
+                recompute_batch_norm(self.module_, data, self.batch_size,
+                                     make_generator(seed, self.device_),
+                                     forward=self.module_.reconstruct)
         self.module_.eval()
 
     def _fit_code_density(self, Xs, seed, report=False, proxy=False):
@@ -466,6 +472,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             return None
         start = time.perf_counter()
         rows = np.random.RandomState(seed).permutation(len(Xs))[:self._density_max_windows]
+        if report:
+            what = ("PCA and a Gaussian mixture" if kind == "fitted"
+                    else "PCA and a diffusion model")
+            print(f"code density   encoding {len(rows)} windows, fitting {what} ...",
+                  file=sys.stderr, flush=True)
         with torch_threads(1, self.device_):
             codes = self._run(self.module_.encoder, Xs[np.sort(rows)], np.float64,
                               self.hidden_size_)

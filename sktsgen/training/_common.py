@@ -5,6 +5,7 @@ scikit-learn. Losses stay on the device during the loop and are synchronised wit
 only when a progress line is printed or a curve is returned.
 """
 
+import contextlib
 import sys
 import time
 
@@ -151,3 +152,19 @@ class ProgressBar:
 
     def close(self, losses=None):
         self.update(self.total - 1, losses, force=True)
+
+
+@contextlib.contextmanager
+def report_step(verbose, desc, what, stream=None):
+    """Say what a step without iterations does when it starts and how long it took, on one
+    line of stderr when ``verbose > 0``, so that no step of a fit runs in silence."""
+    if not verbose:
+        yield
+        return
+    stream = stream if stream is not None else sys.stderr
+    stream.write(f"{desc:<14} {what} ...")
+    stream.flush()
+    start = time.perf_counter()
+    yield
+    stream.write(f" {time.perf_counter() - start:.1f} s\n")
+    stream.flush()

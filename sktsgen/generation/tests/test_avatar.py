@@ -454,7 +454,12 @@ def test_verbose_progress(X, capsys):
     for stage in ("autoencoder", "supervisor", "joint"):
         assert stage in err
     assert "reconstruction=" in err and "discriminator=" in err
-    tiny().fit(X)
+    # The steps after training say what they do before they start, and how long they took.
+    assert "batch norm     statistics over 40 windows ... " in err
+    assert "code density   encoding 40 windows, fitting PCA and a Gaussian mixture ..." in err
+    tiny(verbose=1).fit(X, np.arange(len(X)) % 2)
+    assert "conditional    a Gaussian mixture per class ... " in capsys.readouterr().err
+    tiny().fit(X, np.arange(len(X)) % 2)
     assert capsys.readouterr().err == ""
 
 
