@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..nn._gru import GRUHead
 from ..nn._latent import PERTURBATIONS, ConvAutoencoder, LatentPerturbation, WindowDiscriminator
 from ..preprocessing import WindowMinMaxScaler
-from ..training._common import recompute_batch_norm
+from ..training._common import recompute_batch_norm, report_step
 from ..training._latent import (
     BatchPerturber,
     encode,
@@ -382,7 +382,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         seed = seed_from_random_state(random_state)
         self.scaler_ = WindowMinMaxScaler().fit(X)
         Xt = to_tensor(self.scaler_.transform(X), self.device_)
-        self.keep_mask_ = self._keep_mask(X, y)
+        with report_step(self.verbose and self.keep_features == "auto", "channels",
+                         "scoring which channels carry the target"):
+            self.keep_mask_ = self._keep_mask(X, y)
         keep = (None if self.keep_mask_ is None
                 else torch.as_tensor(self.keep_mask_, device=self.device_))
         return Xt, keep, seed
@@ -405,8 +407,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
             verbose=self.verbose,
         )
         if self.recompute_batch_norm:
-            recompute_batch_norm(self.autoencoder_module_, Xt, self.batch_size,
-                                 make_generator(seed, self.device_))
+            with report_step(self.verbose, "batch norm", f"statistics over {len(Xt)} windows"):
+                recompute_batch_norm(self.autoencoder_module_, Xt, self.batch_size,
+                                     make_generator(seed, self.device_))
         self.perturbation_module_ = LatentPerturbation(
             self.latent_dim, mode=self.perturbation, scale=self.scale,
             noise_dim=self.noise_dim, rank=self.rank, center=self.center,
@@ -485,6 +488,10 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def _augment(self, X_source, y_source, random_state):
         check_is_fitted(self, "perturbation_module_")
+        with report_step(self.verbose, "new windows", f"perturbing {len(X_source)} windows"):
+            return self._perturb(X_source, random_state)
+
+    def _perturb(self, X_source, random_state):
         generator = make_generator(seed_from_random_state(random_state), self.device_)
         Xt = to_tensor(self.scaler_.transform(X_source), self.device_)
         states = [self.perturbation_module_]

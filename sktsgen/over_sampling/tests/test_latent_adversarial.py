@@ -233,9 +233,16 @@ def test_continuous_target_without_rule_says_how_to_set_one():
 
 
 def test_verbose_prints_progress(capsys):
-    _sampler(verbose=1, minority_threshold=5.0).fit_resample(_windows(), _regression_target())
+    _sampler(verbose=1, minority_threshold=5.0, recompute_batch_norm=True).fit_resample(
+        _windows(), _regression_target())
     err = capsys.readouterr().err
     assert "autoencoder" in err and "perturbation" in err and "reconstruction=" in err
+    for step in ("channels       scoring which channels carry the target ... ",
+                 "batch norm     statistics over 40 windows ... ",
+                 "new windows    perturbing 30 windows ... "):
+        assert step in err
+    _sampler(minority_threshold=5.0).fit_resample(_windows(), _regression_target())
+    assert capsys.readouterr().err == ""
 
 
 # -- the networks and the objective ----------------------------------------------------------
