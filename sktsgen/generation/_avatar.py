@@ -53,7 +53,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     steps per discriminator step (Beyki et al., 2025, "AVATAR: Adversarial Autoencoders with
     Autoregressive Refinement for Time Series Generation").
 
-    Three defaults depart from the paper because they measured better (see the user guide):
+    Three defaults depart from the paper because they measured better (see the design notes,
+    ``docs/design/avatar_generator.md``):
     new windows decode codes drawn from a Gaussian mixture fitted to the training windows'
     codes after training (``latent_sampling="fitted"``) rather than from the prior; the prior
     is correlated along time like the encoder's codes (``prior_correlation``); and the joint
@@ -114,10 +115,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         ``"diffusion"``: a denoising diffusion model (:class:`sktsgen.nn.CodeDiffusion`)
         is trained on the whitened principal coordinates instead, for
         ``diffusion_n_iter`` iterations. It models many-channel codes far better (Energy:
-        discriminative .26 against the mixture's .38; see the user guide), but its
-        training takes about 2 minutes on a GPU and about an hour on 2 CPU cores (about
-        half with ``diffusion_precision="bfloat16"``), and
-        sampling is about 70 times slower (717 windows/s on 2 CPU cores); use it with
+        discriminative .26 against the mixture's .38; see
+        ``docs/design/avatar_generator.md``), but its training takes about 2 minutes on a
+        GPU and about an hour on 2 CPU cores (about half with
+        ``diffusion_precision="bfloat16"``), and sampling is about 70 times slower (717 windows/s on 2 CPU cores); use it with
         ``device="cuda"``.
     code_pca_components : int, default=None
         Principal components of the flattened codes kept by the fitted density (at most
@@ -126,7 +127,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     code_mixture_components : int, default=30
         Gaussian components of the fitted code density (at most one per
         ``code_pca_components + 1`` training windows). 30 scored better than 10 on Sines
-        and the same on Stocks and Energy (``docs/avatar.md``).
+        and the same on Stocks and Energy (``docs/design/avatar_generator.md``).
     diffusion_n_iter : int, default=20000
         Training iterations of the code diffusion (``latent_sampling="diffusion"``).
     diffusion_batch_size : int, default=1024
@@ -140,12 +141,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         ``torch.autocast`` (weights, optimizer and weight average stay float32): on a
         CPU with bfloat16 instructions (AVX512-BF16, AMX) an iteration takes about half
         as long, at about the same quality (Energy: discriminative .275 against .261 in
-        float32; see the user guide). Drawing stays float32.
+        float32; see ``docs/design/avatar_generator.md``). Drawing stays float32.
     diffusion_loss_weighting : {"noise", "velocity"}, default="noise"
         How the code diffusion's training loss weighs its noise levels. ``"noise"``: the
         noise-prediction loss of DDPM, computed from the network's velocity prediction.
         ``"velocity"``: the unweighted velocity loss (this estimator's only loss before;
-        Energy: discriminative .290 against .261 with ``"noise"``; see the user guide).
+        Energy: discriminative .290 against .261 with ``"noise"``; see
+        ``docs/design/avatar_generator.md``).
     use_supervisor : bool, default=True
         Train and sample through the supervisor (False reproduces the paper's ablation:
         no supervisor, no supervised loss, no stage 2).

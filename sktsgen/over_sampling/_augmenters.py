@@ -36,7 +36,7 @@ class JitterOverSampler(BaseWindowOverSampler):
         at 1%, corrected for the number of channels), none in classification. ``None``
         adds noise to every channel. Keeping the channel that carries a regression target
         lets the noise be large without changing what the window says about its label; see
-        ``docs/over_sampling.md`` for the measured effect.
+        ``docs/design/augmenters.md`` for the measured effect.
     {common_params}
 
     Attributes

@@ -90,8 +90,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         Make each new window ``x + decoder(z + delta) - decoder(z)``, the source window plus
         the change the perturbation makes to its decoding, instead of the paper's
         ``decoder(z + delta)``. The autoencoder smooths sharp peaks (which are often what
-        makes a window rare); the residual form keeps them. See ``docs/over_sampling.md``
-        for the measured effect.
+        makes a window rare); the residual form keeps them. See
+        ``docs/design/latent_adversarial_sampler.md`` for the measured effect.
     center : bool, default=False
         Centre the perturbation module's layer-normed direction over each batch (a running
         mean when generating), so that the perturbations share no common direction. The
@@ -122,31 +122,31 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         in a batch is perturbed with this probability, drawn afresh every batch (the paper
         perturbed 80% of the rare windows a model received); in ``fit_resample`` each new
         window is a perturbed copy with this probability and a plain duplicate otherwise.
-        See ``docs/over_sampling.md`` for the measured effect.
+        See ``docs/design/latent_adversarial_sampler.md`` for the measured effect.
     perturbation_snapshots : int, default=1
         Number of states of the perturbation module the new windows come from: copies taken
         at evenly spaced points of its training (the last one is the final state), the new
         windows assigned to them in turn. The paper's module learns to ignore its noise, so
         with one state the new windows of one source are nearly identical; several states
         make them differ, as the windows of an on-the-fly augmentation differ from epoch to
-        epoch. See ``docs/over_sampling.md`` for the measured effect.
+        epoch. See ``docs/design/latent_adversarial_sampler.md`` for the measured effect.
     keep_features : "auto", array-like of int or bool, default="auto"
         Channels that every new window copies unchanged from its source window, as indices
         or as a boolean mask over the ``n_features`` channels; the perturbation can only act
         through the other channels, in training as in generation. For a regression target
         whose own history is one of the channels, keeping that channel stops the adversary
         from making rare windows look ordinary while they keep their rare targets (see
-        ``docs/over_sampling.md`` for the measured effect). ``"auto"`` picks, in regression,
-        the channels that carry the target: those whose window alone explains at least 25%
-        of the target's variance in a ridge regression (leave-one-out R^2, in
-        ``target_scores_``) beyond chance (F-test at 1%, corrected for the number of
+        ``docs/design/latent_adversarial_sampler.md`` for the measured effect). ``"auto"``
+        picks, in regression, the channels that carry the target: those whose window alone
+        explains at least 25% of the target's variance in a ridge regression (leave-one-out
+        R^2, in ``target_scores_``) beyond chance (F-test at 1%, corrected for the number of
         channels); if none or all do, every channel is perturbed. In
         classification ``"auto"`` keeps no channel. ``None`` perturbs every channel.
     recompute_batch_norm : bool, default=False
         After the autoencoder's training, replace its batch-norm moving averages by
         statistics averaged over one pass of the training windows with the final weights, as
         :class:`~sktsgen.generation.AvatarGenerator` does by default. See
-        ``docs/over_sampling.md`` for the measured effect.
+        ``docs/design/latent_adversarial_sampler.md`` for the measured effect.
     latent_dim : int, default=512
         Elements of the latent vector (512 is the paper's size for 32-step windows).
     n_iter : int or "auto", default="auto"
