@@ -118,8 +118,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         discriminative .26 against the mixture's .38; see
         ``docs/design/avatar_generator.md``), but its training takes about 2 minutes on a
         GPU and about an hour on 2 CPU cores (about half with
-        ``diffusion_precision="bfloat16"``), and sampling is about 70 times slower (717 windows/s on 2 CPU cores); use it with
-        ``device="cuda"``.
+        ``diffusion_precision="bfloat16"``), and sampling is about 70 times slower (717
+        windows/s on 2 CPU cores); use it with ``device="cuda"``.
     code_pca_components : int, default=None
         Principal components of the flattened codes kept by the fitted density (at most
         ``n_samples - 1`` and ``seq_len * hidden_size_``). None: 64 for ``"fitted"``, 128
