@@ -15,6 +15,7 @@ from ..preprocessing import WindowMinMaxScaler
 from ..training._avatar import STAGES, train_avatar
 from ..training._common import recompute_batch_norm, report_step
 from ..utils._chunks import map_chunks
+from ..utils._streaming import CHUNKS_PER_BLOCK, check_out, is_shared_memmap, release_pages
 from ..utils._torch import (
     TorchPickleMixin,
     make_generator,
@@ -181,6 +182,12 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         How :meth:`fit` reads a ``y``: class labels (``"classes"``) or a continuous target
         (``"continuous"``). ``"auto"``: continuous when ``y`` has a floating dtype, class
         labels otherwise (integers, strings, booleans). Ignored without ``y``.
+    target_bins : int, default=None
+        How windows are drawn for a continuous target. None: from a Gaussian mixture of the
+        codes jointly with the target, conditioned on the requested value. An int: the
+        target is cut into this many equal-count bins, each treated as a class (a mixture
+        per bin, as for class labels), and a window for target ``t`` comes from the bin
+        holding ``t``.
     device : {"cpu", "cuda", "auto"}, default="cpu"
     n_jobs : int, default=None
         CPU threads for :meth:`sample`, :meth:`transform` and :meth:`inverse_transform`
@@ -211,6 +218,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     target_range_ : tuple of float
         Smallest and largest target seen at fit (only with ``target_type_ ==
         "continuous"``); :meth:`sample` accepts targets within it.
+    target_bin_edges_ : ndarray
+        Inner edges of the target's bins (only with ``target_bins`` and a continuous
+        target).
     scaler_ : WindowMinMaxScaler
         Internal [0, 1] scaling.
     history_ : dict
@@ -273,6 +283,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "score_n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "target_type": [StrOptions({"auto", "classes", "continuous"})],
+        "target_bins": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         # joblib's convention: 0 means nothing, so it is rejected here by name.
         "n_jobs": [Interval(numbers.Integral, None, -1, closed="right"),
@@ -301,7 +312,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  recompute_batch_norm=True, early_stopping=False, validation_fraction=0.1,
                  validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
-                 target_type="auto", device="cpu", n_jobs=None, verbose=0,
+                 target_type="auto", target_bins=None, device="cpu", n_jobs=None, verbose=0,
                  random_state=None):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -335,6 +346,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.score_n_iter = score_n_iter
         self.warm_start = warm_start
         self.target_type = target_type
+        self.target_bins = target_bins
         self.device = device
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -506,7 +518,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
     def _check_fit_target(self, y, n_samples):
         """Validate ``fit``'s ``y`` and record how it is read; None stays None."""
-        for name in ("target_type_", "classes_", "target_range_"):
+        for name in ("target_type_", "classes_", "target_range_", "target_bin_edges_"):
             self.__dict__.pop(name, None)
         self.target_type_ = None
         if y is None:
@@ -545,6 +557,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
               "n_mixture": self.code_mixture_components, "random_state": seed}
         if self.target_type_ == "classes":
             density = fit_class_code_mixture(codes, y[rows], n_classes=len(self.classes_), **kw)
+        elif self.target_bins is not None:
+            # Equal-count bins of the target; each bin is then a class.
+            quantiles = np.linspace(0, 1, self.target_bins + 1)[1:-1]
+            self.target_bin_edges_ = np.unique(np.quantile(y[rows], quantiles))
+            bins = np.searchsorted(self.target_bin_edges_, y[rows], side="right")
+            density = fit_class_code_mixture(codes, bins,
+                                             n_classes=len(self.target_bin_edges_) + 1, **kw)
         else:
             density = fit_target_code_mixture(codes, y[rows], **kw)
         return density.to(self.device_)
@@ -576,6 +595,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"sample(y=...) got targets outside the range seen at fit, [{low:g}, "
                 f"{high:g}]: e.g. {y[outside][0]:g}. The generator cannot extrapolate.")
+        if self.target_bins is not None:
+            return np.searchsorted(self.target_bin_edges_, y, side="right")
         return y
 
     def _make_evaluate(self, data, Xs, X_val, seed):
@@ -597,10 +618,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
         return evaluate
 
-    def _generate(self, n_samples, seed, dtype, original_scale=False, condition=None):
-        """Windows in the internal [0, 1] scale (or the original one), generated in chunks
-        from one generator; ``condition`` (class indices or targets, one per window) draws
-        the codes from the conditional density."""
+    def _code_draws(self, seed, condition=None):
+        """``draw(start, stop)``: codes of windows ``start:stop`` from one generator seeded
+        with ``seed``, to be called in window order; ``condition`` (class indices or
+        targets, one per window) draws them from the conditional density."""
         gen = make_generator(seed, self.device_)
         if condition is not None:
             density = self.conditional_density_module_
@@ -614,9 +635,30 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
             def draw(start, stop):
                 return codes.sample(stop - start, self.seq_len_, generator=gen)
-        out = np.empty((n_samples, self.seq_len_, self.n_features_in_), dtype=dtype)
-        return map_chunks(self._decode(dtype, original_scale), draw, out, self._chunk_size,
-                          n_jobs=self.n_jobs, device=self.device_)
+        return draw
+
+    def _generate(self, n_samples, seed, dtype, original_scale=False, condition=None,
+                  out=None):
+        """Windows in the internal [0, 1] scale (or the original one), generated in chunks
+        from one generator; ``condition`` (class indices or targets, one per window) draws
+        the codes from the conditional density. ``out``, when given, is filled and returned;
+        a memory-mapped one block by block, each block's pages released once written."""
+        draw = self._code_draws(seed, condition)
+        decode = self._decode(dtype, original_scale)
+        if out is None:
+            out = np.empty((n_samples, self.seq_len_, self.n_features_in_), dtype=dtype)
+        if not is_shared_memmap(out):
+            return map_chunks(decode, draw, out, self._chunk_size, n_jobs=self.n_jobs,
+                              device=self.device_)
+        # Blocks are whole chunks, so every chunk draws the same codes as in one pass.
+        block = self._chunk_size * CHUNKS_PER_BLOCK
+        for start in range(0, n_samples, block):
+            stop = min(start + block, n_samples)
+            map_chunks(decode, lambda a, b, offset=start: draw(offset + a, offset + b),
+                       out[start:stop], self._chunk_size, n_jobs=self.n_jobs,
+                       device=self.device_)
+            release_pages(out, start, stop)
+        return out
 
     def _decode(self, dtype, original_scale):
         """Codes -> windows as a chunk function; scaling back chunk by chunk keeps the
@@ -627,7 +669,14 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
         return decode
 
-    def sample(self, n_samples=1, random_state=None, *, y=None):
+    def _check_sample_args(self, n_samples, y):
+        """Validated ``n_samples`` and the condition of ``y`` (None without ``y``)."""
+        check_is_fitted(self)
+        n_samples = check_n_samples(n_samples)
+        condition = None if y is None else self._check_sample_target(y, n_samples)
+        return n_samples, condition
+
+    def sample(self, n_samples=1, random_state=None, *, y=None, out=None):
         """Generate new windows in the original scale and dtype.
 
         Parameters
@@ -644,19 +693,102 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             ``y``; labels must be among ``classes_``, targets within ``target_range_``.
             Codes are then drawn from the conditional density
             (``conditional_density_module_``) whatever ``latent_sampling``.
+        out : ndarray or numpy.memmap of shape (n_samples, seq_len, n_features), default=None
+            Preallocated, writeable output in the dtype of the windows seen at fit, filled in
+            place chunk by chunk and returned, so that no array of ``n_samples`` windows is
+            allocated: with a :class:`numpy.memmap` (e.g. from
+            :func:`numpy.lib.format.open_memmap`), more windows than fit in memory stream to
+            a file. The pages of a file mapped with ``mode="w+"`` or ``"r+"`` are released
+            from resident memory every 131,072 windows once written. The windows are those
+            of ``sample(n_samples, random_state)`` bit for bit. A wrong shape raises a
+            ``ValueError``, a wrong dtype or a non-array a ``TypeError``.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, seq_len, n_features)
-            Window ``i`` is of class (or for the target) ``y[i]``.
+            Window ``i`` is of class (or for the target) ``y[i]``. ``out`` itself when given.
+
+        See Also
+        --------
+        sample_iter : The same windows, yielded chunk by chunk.
         """
-        check_is_fitted(self)
-        n_samples = check_n_samples(n_samples)
-        condition = None if y is None else self._check_sample_target(y, n_samples)
+        n_samples, condition = self._check_sample_args(n_samples, y)
+        if out is not None:
+            out = check_out(out, (n_samples, self.seq_len_, self.n_features_in_),
+                            self._fit_dtype)
         source = self._sample_rng if random_state is None else random_state
         seed = seed_from_random_state(source)
         return self._generate(n_samples, seed, self._fit_dtype, original_scale=True,
-                              condition=condition)
+                              condition=condition, out=out)
+
+    def sample_iter(self, n_samples, *, chunk_size=None, random_state=None, y=None):
+        """Generate new windows chunk by chunk, for more windows than fit in memory.
+
+        The chunks, concatenated, are bit for bit ``sample(n_samples, random_state, y=y)``:
+        the same codes are drawn in the same order whatever ``chunk_size``. Arguments are
+        checked, and the seed taken, when this method is called, not at the first chunk.
+        At most about ``chunk_size + 2048`` windows are held at a time.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of windows in all.
+        chunk_size : int, default=None
+            Windows per yielded chunk (the last one may be smaller). None: 2,048, the size in
+            which windows are generated. ``n_jobs`` threads work in parallel only within a
+            chunk, on 2,048 windows each: give a multiple of ``2048 * n_jobs`` to use them.
+        random_state : int, RandomState instance or None, default=None
+            As in :meth:`sample`.
+        y : array-like of shape (n_samples,) or scalar, default=None
+            As in :meth:`sample`: one class label or target per window, in all (not per
+            chunk).
+
+        Yields
+        ------
+        X_chunk : ndarray of shape (chunk_size, seq_len, n_features)
+            The next windows, in the original scale and the dtype seen at fit.
+
+        See Also
+        --------
+        sample : All windows at once, or into a preallocated (memory-mapped) array.
+
+        Examples
+        --------
+        >>> from sktsgen.datasets import make_sines
+        >>> from sktsgen.generation import AvatarGenerator
+        >>> X = make_sines(64, seq_len=8, n_features=2, random_state=0)
+        >>> gen = AvatarGenerator(n_iter=3, hidden_size=4, random_state=0).fit(X)
+        >>> [len(chunk) for chunk in gen.sample_iter(10, chunk_size=4, random_state=0)]
+        [4, 4, 2]
+        """
+        n_samples, condition = self._check_sample_args(n_samples, y)
+        chunk_size = check_n_samples(self._chunk_size if chunk_size is None else chunk_size,
+                                     name="chunk_size")
+        source = self._sample_rng if random_state is None else random_state
+        seed = seed_from_random_state(source)
+        return self._iter_windows(n_samples, seed, condition, chunk_size)
+
+    def _iter_windows(self, n_samples, seed, condition, chunk_size):
+        """Chunks of ``chunk_size`` windows in the original scale. Codes are drawn, and
+        decoded, in whole chunks of ``_chunk_size`` (as :meth:`_generate` does); decoded
+        windows beyond the yielded chunk wait for the next one."""
+        dtype, step = self._fit_dtype, self._chunk_size
+        shape = (self.seq_len_, self.n_features_in_)
+        draw = self._code_draws(seed, condition)
+        decode = self._decode(dtype, original_scale=True)
+        ready = np.empty((0, *shape), dtype=dtype)  # decoded windows not yet yielded
+        done = 0  # windows decoded so far: a multiple of step, or n_samples
+        for start in range(0, n_samples, chunk_size):
+            stop = min(start + chunk_size, n_samples)
+            if done < stop:
+                end = min(-(-stop // step) * step, n_samples)
+                fresh = map_chunks(decode, lambda a, b, offset=done: draw(offset + a, offset + b),
+                                   np.empty((end - done, *shape), dtype=dtype), step,
+                                   n_jobs=self.n_jobs, device=self.device_)
+                ready = np.concatenate([ready, fresh]) if len(ready) else fresh
+                done = end
+            chunk, ready = ready[:stop - start], ready[stop - start:]
+            yield chunk
 
     def transform(self, X):
         """Encode windows into latent codes (the encoder's output).
