@@ -224,6 +224,8 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--results", default=None, help="JSON-lines file to resume from")
+    parser.add_argument("--gen-params", default="{}",
+                        help="JSON overrides of the generator's parameters, all data sets")
     parser.add_argument("--no-run", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -236,6 +238,8 @@ def main(argv=None):
 
     torch.set_num_threads(1)
     threadpool_limits(1)
+    for params in GEN_PARAMS.values():
+        params.update(json.loads(args.gen_params))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     shared = shared_data_dir()
     if shared is None:

@@ -61,6 +61,9 @@ CLASSIC = {  # method name -> (class name in sktsgen.over_sampling, its paramete
     # for the rare sources' targets.
     "generative (AVATAR)": ("GenerativeWindowOverSampler",
                             {"generator": AvatarGenerator(n_iter=500)}),
+    # The same, drawing windows from 20 equal-count bins of the target (the top one ~ the rare).
+    "generative (AVATAR), 20 target bins": (
+        "GenerativeWindowOverSampler", {"generator": AvatarGenerator(n_iter=500, target_bins=20)}),
 }
 # Explicit values for every parameter whose default changed, so rows keep their meaning.
 NOT_KEPT = {"keep_features": None, "jitter": 0.0}

@@ -201,3 +201,17 @@ def test_target_mixture_rejects_a_condition_of_the_wrong_length():
                                   n_components=3, n_mixture=1, random_state=0)
     with pytest.raises(ValueError, match="condition must hold 4 targets"):
         mix.sample(4, condition=torch.zeros(3))
+
+
+def test_target_bins_draw_from_the_bin_of_the_requested_target(data):
+    X, level, _ = data
+    g = gen(target_bins=4).fit(X, level)
+    assert g.target_bin_edges_.shape == (3,)
+    np.testing.assert_allclose(g.target_bin_edges_, np.quantile(level, [0.25, 0.5, 0.75]))
+    means = g.sample(120, y=np.repeat([0.5, 9.5], 60), random_state=0).mean(axis=(1, 2))
+    assert means[:60].mean() < g.target_bin_edges_[0] + 1.0
+    assert means[60:].mean() > g.target_bin_edges_[2] - 1.0
+    with pytest.raises(ValueError, match="outside the range"):
+        g.sample(1, y=11.0)
+    g.set_params(target_bins=None).fit(X, level)
+    assert not hasattr(g, "target_bin_edges_")
