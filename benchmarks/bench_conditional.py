@@ -125,6 +125,7 @@ def run_energy(seed, path):
     from sktsgen.preprocessing import WindowFlattener, WindowMinMaxScaler
 
     X_tr, y_tr, X_te, y_te, threshold = load_task(path)
+    bins = GEN_PARAMS["Energy"].get("target_bins")
     t0 = time.perf_counter()
     gen = AvatarGenerator(**GEN_PARAMS["Energy"], random_state=seed).fit(X_tr, y_tr)
     fit_s = time.perf_counter() - t0
@@ -143,7 +144,8 @@ def run_energy(seed, path):
     for method, (synth, targets) in made.items():
         pred = ridge.predict(flat.transform(synth))
         rows.append({
-            "dataset": "Energy", "seed": seed, "class": "rare", "method": method,
+            "dataset": "Energy", "seed": seed, "method": method,
+            "class": (f"rare, {bins} target bins" if bins else "rare, joint mixture"),
             "n_train": len(rare_tr), "n_test": len(real),
             "discriminative": _disc(np.clip(scaler.transform(real), 0, 1),
                                     np.clip(scaler.transform(synth), 0, 1), seed),
@@ -248,10 +250,11 @@ def main(argv=None):
     if args.results and Path(args.results).exists():
         rows = [json.loads(line) for line in Path(args.results).read_text().splitlines()
                 if line.strip()]
+    # Rows of every generator configuration are kept (Energy's variants share a table); a
+    # (data set, seed) is skipped when the current configuration has finished it.
     done = {(r["dataset"], r["seed"]) for r in rows
             if r["params"] == GEN_PARAMS[r["dataset"]]
             and (r["dataset"] == "Energy" or r["method"] == "downstream")}
-    rows = [r for r in rows if (r["dataset"], r["seed"]) in done]
     for seed in [] if args.no_run else range(args.seeds):
         for name in args.datasets:
             if (name, seed) in done:
