@@ -204,12 +204,14 @@ def test_grid_searches_on_a_dask_cluster():
     with (distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                    dashboard_address=None) as cluster,
           distributed.Client(cluster) as client,
-          joblib.parallel_backend("dask"),
-          distributed.get_task_stream(client) as tasks):
-        gen_search.fit(X)
-        pipe_search.fit(X, y)
-    # Each search's 2 x 2 fits (and the refits' scoring batches) ran as the cluster's tasks.
-    assert len(tasks.data) >= 8
+          joblib.parallel_backend("dask")):
+        with distributed.get_task_stream(client) as gen_tasks:
+            gen_search.fit(X)
+        with distributed.get_task_stream(client) as pipe_tasks:
+            pipe_search.fit(X, y)
+    # Both searches ran their fits as tasks of the cluster (joblib batches them: how many
+    # tasks varies from run to run).
+    assert gen_tasks.data and pipe_tasks.data
     assert gen_search.best_params_["n_iter"] in (1, 2)
     assert np.isfinite(gen_search.cv_results_["mean_test_score"]).all()
     assert gen_search.best_estimator_.sample(3, random_state=0).shape == (3, *SHAPE)
