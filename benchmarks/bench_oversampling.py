@@ -59,11 +59,13 @@ CLASSIC = {  # method name -> (class name in sktsgen.over_sampling, its paramete
     "jitter 0.5, target kept": ("JitterOverSampler", {"sigma": 0.5, **KEPT}),
     # A conditional AVATAR fitted to every training window with its target, asked for windows
     # for the rare sources' targets.
+    # Its windows come from 20 equal-count bins of the target (the top one ~ the rare ones).
     "generative (AVATAR)": ("GenerativeWindowOverSampler",
-                            {"generator": AvatarGenerator(n_iter=500)}),
-    # The same, drawing windows from 20 equal-count bins of the target (the top one ~ the rare).
-    "generative (AVATAR), 20 target bins": (
-        "GenerativeWindowOverSampler", {"generator": AvatarGenerator(n_iter=500, target_bins=20)}),
+                            {"generator": AvatarGenerator(n_iter=500, target_bins=20)}),
+    # The same, drawing codes from a joint mixture of codes and target given the target.
+    "generative (AVATAR), joint target mixture": (
+        "GenerativeWindowOverSampler",
+        {"generator": AvatarGenerator(n_iter=500, target_bins=None)}),
 }
 # Explicit values for every parameter whose default changed, so rows keep their meaning.
 NOT_KEPT = {"keep_features": None, "jitter": 0.0}

@@ -182,12 +182,15 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         How :meth:`fit` reads a ``y``: class labels (``"classes"``) or a continuous target
         (``"continuous"``). ``"auto"``: continuous when ``y`` has a floating dtype, class
         labels otherwise (integers, strings, booleans). Ignored without ``y``.
-    target_bins : int, default=None
-        How windows are drawn for a continuous target. None: from a Gaussian mixture of the
-        codes jointly with the target, conditioned on the requested value. An int: the
-        target is cut into this many equal-count bins, each treated as a class (a mixture
-        per bin, as for class labels), and a window for target ``t`` comes from the bin
-        holding ``t``.
+    target_bins : int or None, default=20
+        How windows are drawn for a continuous target. An int: the target is cut into this
+        many equal-count bins, each treated as a class (a mixture per bin, as for class
+        labels), and a window for target ``t`` comes from the bin holding ``t``. None: from
+        a Gaussian mixture of the codes jointly with the target, conditioned on the
+        requested value, whose windows follow the target more loosely (Energy: a ridge
+        regression trained on real windows finds their targets further from the requested
+        ones, and over-sampling with them costs more; see
+        ``docs/design/generative_window_over_sampler.md``).
     device : {"cpu", "cuda", "auto"}, default="cpu"
     n_jobs : int, default=None
         CPU threads for :meth:`sample`, :meth:`transform` and :meth:`inverse_transform`
@@ -312,7 +315,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  recompute_batch_norm=True, early_stopping=False, validation_fraction=0.1,
                  validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
-                 target_type="auto", target_bins=None, device="cpu", n_jobs=None, verbose=0,
+                 target_type="auto", target_bins=20, device="cpu", n_jobs=None, verbose=0,
                  random_state=None):
         self.hidden_size = hidden_size
         self.num_layers = num_layers

@@ -64,8 +64,14 @@ def test_a_scalar_label_asks_for_every_window_of_it(by_class):
                                   by_class.sample(5, y=["high"] * 5, random_state=1))
 
 
-def test_target_samples_follow_the_requested_value(by_target, data):
+@pytest.mark.parametrize("bins", [20, None])
+def test_target_samples_follow_the_requested_value(by_target, data, bins):
     _X, level, _ = data
+    if bins is None:  # the joint mixture of codes and target
+        by_target = gen(target_bins=None).fit(_X, level)
+        assert isinstance(by_target.conditional_density_module_, TargetCodeMixture)
+    else:
+        assert by_target.target_bin_edges_.shape == (19,)
     assert by_target.target_type_ == "continuous"
     assert by_target.target_range_ == (level.min(), level.max())
     wanted = np.repeat([1.0, 5.0, 9.0], 50)
