@@ -563,7 +563,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         elif self.target_bins is not None:
             # Equal-count bins of the target; each bin is then a class.
             quantiles = np.linspace(0, 1, self.target_bins + 1)[1:-1]
-            self.target_bin_edges_ = np.unique(np.quantile(y[rows], quantiles))
+            edges = np.unique(np.quantile(y[rows], quantiles))
+            # Discrete targets can leave a bin between two edges empty: merge it into the
+            # bin below by keeping only the lower edges of bins that hold windows.
+            present = np.unique(np.searchsorted(edges, y[rows], side="right"))
+            self.target_bin_edges_ = edges[present[1:] - 1]
             bins = np.searchsorted(self.target_bin_edges_, y[rows], side="right")
             density = fit_class_code_mixture(codes, bins,
                                              n_classes=len(self.target_bin_edges_) + 1, **kw)

@@ -209,6 +209,16 @@ def test_target_mixture_rejects_a_condition_of_the_wrong_length():
         mix.sample(4, condition=torch.zeros(3))
 
 
+def test_discrete_targets_leave_no_empty_bin(data):
+    X = data[0]
+    y = np.repeat([0.0, 1.0, 5.0], 40)  # most quantiles fall on three values
+    g = gen(n_iter=2, target_bins=10).fit(X, y)
+    bins = np.searchsorted(g.target_bin_edges_, y, side="right")
+    assert set(bins) == set(range(len(g.target_bin_edges_) + 1))
+    out = g.sample(30, y=np.repeat([0.0, 0.5, 5.0], 10), random_state=0)
+    assert np.isfinite(out).all()
+
+
 def test_target_bins_draw_from_the_bin_of_the_requested_target(data):
     X, level, _ = data
     g = gen(target_bins=4).fit(X, level)
