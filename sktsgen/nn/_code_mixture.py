@@ -15,7 +15,22 @@ from torch import nn
 from ._code_basis import check_code_basis, check_code_length
 
 
-class CodeMixture(nn.Module):
+class _CodeBasisModule(nn.Module):
+    """Stores a density's tensors as float32 buffers (they follow ``.to(device)`` and the
+    state dict) beside the code sequences' shape."""
+
+    def _store(self, seq_len, latent_size, **tensors):
+        self.seq_len, self.latent_size = int(seq_len), int(latent_size)
+        for name, value in tensors.items():
+            self.register_buffer(name, value.detach().clone().float())
+
+    @property
+    def n_components(self):
+        """Principal components kept."""
+        return self.components.shape[0]
+
+
+class CodeMixture(_CodeBasisModule):
     """Draws code sequences ``(n, seq_len, latent_size)`` from a fitted Gaussian mixture.
 
     A draw picks a component by weight, draws its principal coordinates
@@ -58,15 +73,8 @@ class CodeMixture(nn.Module):
                 f"({weights.shape[0]}, {k}, {k}), got {tuple(means.shape)} and "
                 f"{tuple(scale_tril.shape)}."
             )
-        self.seq_len, self.latent_size = int(seq_len), int(latent_size)
-        for name, value in (("mean", mean), ("components", components), ("weights", weights),
-                            ("means", means), ("scale_tril", scale_tril)):
-            self.register_buffer(name, value.detach().clone().float())
-
-    @property
-    def n_components(self):
-        """Principal components kept."""
-        return self.components.shape[0]
+        self._store(seq_len, latent_size, mean=mean, components=components, weights=weights,
+                    means=means, scale_tril=scale_tril)
 
     def sample(self, n, seq_len=None, generator=None):
         """Draw ``n`` code sequences on the module's device.
@@ -78,12 +86,7 @@ class CodeMixture(nn.Module):
         dev = self.mean.device
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         e = torch.randn(n, self.n_components, generator=generator, device=dev)
-        # One matmul per component over its rows: gathering a Cholesky factor per draw
-        # would copy n * n_components**2 values (33 MB per 2048 draws of 64 components).
-        coords = torch.empty_like(e)
-        for j in range(self.weights.shape[0]):
-            rows = (k == j).nonzero().squeeze(1)
-            coords[rows] = torch.addmm(self.means[j], e[rows], self.scale_tril[j].t())
+        coords = _gaussian_coords(k, self.means, self.scale_tril, e)
         return torch.addmm(self.mean, coords, self.components).view(
             n, self.seq_len, self.latent_size)
 
@@ -99,7 +102,7 @@ def _gaussian_coords(components, means, scale_tril, e):
     """``means[k] + scale_tril[k] @ e`` per row, ``components`` giving each row's ``k``.
 
     One matmul per component over its rows: gathering a Cholesky factor per draw would copy
-    ``n * n_coords**2`` values.
+    ``n * n_coords**2`` values (33 MB per 2048 draws of 64 components).
     """
     coords = torch.empty_like(e)
     for j in torch.unique(components).tolist():
@@ -108,7 +111,7 @@ def _gaussian_coords(components, means, scale_tril, e):
     return coords
 
 
-class ClassCodeMixture(nn.Module):
+class ClassCodeMixture(_CodeBasisModule):
     """Draws code sequences of given classes from one Gaussian mixture per class.
 
     All classes share one principal basis of the flattened codes; class ``c`` has mixture
@@ -150,15 +153,8 @@ class ClassCodeMixture(nn.Module):
                 f"means and scale_tril must have shapes ({c}, {m}, {k}) and ({c}, {m}, {k}, "
                 f"{k}), got {tuple(means.shape)} and {tuple(scale_tril.shape)}."
             )
-        self.seq_len, self.latent_size = int(seq_len), int(latent_size)
-        for name, value in (("mean", mean), ("components", components), ("weights", weights),
-                            ("means", means), ("scale_tril", scale_tril)):
-            self.register_buffer(name, value.detach().clone().float())
-
-    @property
-    def n_components(self):
-        """Principal components kept."""
-        return self.components.shape[0]
+        self._store(seq_len, latent_size, mean=mean, components=components, weights=weights,
+                    means=means, scale_tril=scale_tril)
 
     def sample(self, n, seq_len=None, generator=None, *, condition):
         """Draw ``n`` code sequences, row ``i`` of class index ``condition[i]``."""
@@ -177,7 +173,7 @@ class ClassCodeMixture(nn.Module):
             n, self.seq_len, self.latent_size)
 
 
-class TargetCodeMixture(nn.Module):
+class TargetCodeMixture(_CodeBasisModule):
     """Draws code sequences given a continuous target from a joint mixture of codes and target.
 
     The mixture models the principal coordinates of the flattened codes together with the
@@ -213,17 +209,10 @@ class TargetCodeMixture(nn.Module):
         for name, (value, shape) in shapes.items():
             if tuple(value.shape) != shape:
                 raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}.")
-        self.seq_len, self.latent_size = int(seq_len), int(latent_size)
         self.target_center, self.target_scale = float(target_center), float(target_scale)
-        for name, value in (("mean", mean), ("components", components), ("weights", weights),
-                            ("target_means", target_means), ("target_vars", target_vars),
-                            ("means", means), ("gains", gains), ("scale_tril", scale_tril)):
-            self.register_buffer(name, value.detach().clone().float())
-
-    @property
-    def n_components(self):
-        """Principal components kept."""
-        return self.components.shape[0]
+        self._store(seq_len, latent_size, mean=mean, components=components, weights=weights,
+                    target_means=target_means, target_vars=target_vars, means=means,
+                    gains=gains, scale_tril=scale_tril)
 
     def sample(self, n, seq_len=None, generator=None, *, condition):
         """Draw ``n`` code sequences, row ``i`` given the target ``condition[i]``."""
