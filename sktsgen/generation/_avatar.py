@@ -187,10 +187,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         many equal-count bins, each treated as a class (a mixture per bin, as for class
         labels), and a window for target ``t`` comes from the bin holding ``t``. None: from
         a Gaussian mixture of the codes jointly with the target, conditioned on the
-        requested value, whose windows follow the target more loosely (Energy: a ridge
-        regression trained on real windows finds their targets further from the requested
-        ones, and over-sampling with them costs more; see
-        ``docs/design/generative_window_over_sampler.md``).
+        requested value (on Energy, over-sampling with its windows cost about twice as much
+        against duplication; see ``docs/design/generative_window_over_sampler.md``).
     device : {"cpu", "cuda", "auto"}, default="cpu"
     n_jobs : int, default=None
         CPU threads for :meth:`sample`, :meth:`transform` and :meth:`inverse_transform`
