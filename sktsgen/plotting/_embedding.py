@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 from ..utils._validation import check_n_samples, check_windows
 
@@ -152,15 +153,21 @@ def plot_embedding(X_real, X_synth, *, method="both", n_samples=1000, random_sta
     style = {"labels": labels, "colors": colors, "alpha": alpha}
     for panel, panel_ax in zip(panels, axes):
         if panel == "pca":
-            pca = PCA(n_components=2).fit(real)
+            with threadpool_limits(limits=1):
+                pca = PCA(n_components=2).fit(real)
+                xy_real, xy_synth = pca.transform(real), pca.transform(synth)
             ratio = 100 * pca.explained_variance_ratio_
-            _scatter(panel_ax, pca.transform(real), pca.transform(synth), title="PCA",
+            _scatter(panel_ax, xy_real, xy_synth, title="PCA",
                      xlabel=f"PC 1 ({ratio[0]:.0f}% of real variance)",
                      ylabel=f"PC 2 ({ratio[1]:.0f}%)", **style)
         else:
             both = np.concatenate([real, synth])
-            emb = TSNE(n_components=2, perplexity=min(perplexity, (len(both) - 1) / 3),
-                       max_iter=tsne_max_iter, init="pca", random_state=tsne_seed).fit_transform(both)
+            # One BLAS/OpenMP thread: a few thousand points gain little from a second one,
+            # and lose many times over when another process holds the other core.
+            with threadpool_limits(limits=1):
+                emb = TSNE(n_components=2, perplexity=min(perplexity, (len(both) - 1) / 3),
+                           max_iter=tsne_max_iter, init="pca",
+                           random_state=tsne_seed).fit_transform(both)
             _scatter(panel_ax, emb[: len(real)], emb[len(real):], title="t-SNE",
                      xlabel="t-SNE 1", ylabel="t-SNE 2", **style)
     return fig
