@@ -30,6 +30,7 @@ from ..utils._validation import (
     check_n_samples,
     check_target,
     check_windows,
+    fill_missing,
     validate_windows,
 )
 from ._code_density import (
@@ -66,6 +67,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
     Data are min-max scaled to [0, 1] per channel inside; samples come back in the original
     scale and dtype.
+
+    With ``allow_nan=True``, ``X`` may have missing values (NaN): the reconstruction losses
+    average over the observed entries only, the networks' inputs have every missing entry
+    filled with the last observed value of its channel in the window (see ``allow_nan``),
+    and samples are complete windows.
 
     Parameters
     ----------
@@ -189,6 +195,20 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         a Gaussian mixture of the codes jointly with the target, conditioned on the
         requested value (on Energy, over-sampling with its windows cost about twice as much
         against duplication; see ``docs/design/generative_window_over_sampler.md``).
+    allow_nan : bool, default=False
+        Accept missing values (NaN) in ``X`` for :meth:`fit` and :meth:`transform`; inf is
+        always rejected. The reconstruction losses (stage 1, and both reconstruction terms
+        of the joint stage) average over the observed entries only, so a missing entry
+        never pulls the reconstruction towards a made-up value. The networks' inputs need
+        a number everywhere: each missing entry is filled in the scaled windows with the
+        last observed value of its channel earlier in the window (before the first
+        observed value, with that value; a channel missing over a whole window with the
+        channel's mean over all observed entries at fit). The filled windows are also what
+        the batch-norm statistics and the code density are computed from. Samples are
+        complete windows. :meth:`score` and ``early_stopping`` need complete windows
+        (their metric compares whole windows) and raise a ``ValueError`` on missing
+        values. With complete windows, ``True`` gives the same model as ``False``. False
+        rejects NaN with a ``ValueError``.
     device : {"cpu", "cuda", "auto"}, default="cpu"
     n_jobs : int, default=None
         CPU threads for :meth:`sample`, :meth:`transform` and :meth:`inverse_transform`
@@ -285,6 +305,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "target_type": [StrOptions({"auto", "classes", "continuous"})],
         "target_bins": [Interval(numbers.Integral, 2, None, closed="left"), None],
+        "allow_nan": ["boolean"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         # joblib's convention: 0 means nothing, so it is rejected here by name.
         "n_jobs": [Interval(numbers.Integral, None, -1, closed="right"),
@@ -313,8 +334,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                  recompute_batch_norm=True, early_stopping=False, validation_fraction=0.1,
                  validation_interval=250,
                  n_iter_no_change=4, metric_n_iter=500, score_n_iter=2000, warm_start=False,
-                 target_type="auto", target_bins=20, device="cpu", n_jobs=None, verbose=0,
-                 random_state=None):
+                 target_type="auto", target_bins=20, allow_nan=False, device="cpu",
+                 n_jobs=None, verbose=0, random_state=None):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.n_iter = n_iter
@@ -348,6 +369,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         self.warm_start = warm_start
         self.target_type = target_type
         self.target_bins = target_bins
+        self.allow_nan = allow_nan
         self.device = device
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -356,6 +378,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = self.allow_nan
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -368,7 +391,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, seq_len, n_features)
             Training windows in any scale. 2-D input is read as windows of length 1, with
             a ``UserWarning``: it is more often one long series, to be cut with
-            :func:`sktsgen.utils.sliding_windows` first.
+            :func:`sktsgen.utils.sliding_windows` first. NaN marks missing values with
+            ``allow_nan=True`` (a channel must have at least one observed value).
         y : array-like of shape (n_samples,), default=None
             Optional class labels or continuous targets of the windows (see
             ``target_type``), so that :meth:`sample` can be asked for windows of a class or
@@ -382,7 +406,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         """
         warm = self.warm_start and hasattr(self, "module_")
         # A warm start keeps the fitted scaling and requires windows of the fitted shape.
-        X = validate_windows(self, X, reset=not warm, ensure_min_samples=2, warn_2d=True)
+        X = validate_windows(self, X, reset=not warm, ensure_min_samples=2, warn_2d=True,
+                             allow_nan=self.allow_nan)
         y = self._check_fit_target(y, len(X))
         if not warm:
             self._fit_dtype = X.dtype
@@ -390,6 +415,17 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             self.scaler_ = WindowMinMaxScaler().fit(X)
             self.hidden_size_ = self.hidden_size or default_hidden_size(X.shape[2])
         Xs = self.scaler_.transform(X)
+        if not warm:
+            # Fill value of a channel missing over a whole window (allow_nan).
+            self._channel_fill = np.nanmean(Xs, axis=(0, 1))
+        mask = None
+        if self.allow_nan:
+            Xs, mask = fill_missing(Xs, self._channel_fill)
+            if mask is not None and self.early_stopping:
+                raise ValueError(
+                    "early_stopping needs complete windows (its discriminative score compares "
+                    f"whole windows), but X has {int(mask.size - mask.sum())} missing values "
+                    "(NaN). Use early_stopping=False, or impute X first.")
         seed = seed_from_random_state(self.random_state)
         if warm:  # a new, still reproducible stream for each continuation
             seed = (seed + self.n_iter_) % (2**31 - 1)
@@ -419,6 +455,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 ).to(self.device_)
             self.module_.train()
             data = to_tensor(Xs, self.device_)
+            observed = None if mask is None else to_tensor(mask, self.device_)
             evaluate = (self._make_evaluate(data, Xs, X_val, seed) if X_val is not None
                         else None)
             history = train_avatar(
@@ -428,7 +465,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 generator=make_generator(seed, self.device_), d_threshold=self.d_threshold,
                 calibrate_prior=auto_corr, stages=("joint",) if warm else STAGES,
                 verbose=self.verbose, evaluate=evaluate, eval_every=self.validation_interval,
-                patience=self.n_iter_no_change,
+                patience=self.n_iter_no_change, mask=observed,
             )
             self._finish_networks(data, seed, verbose=self.verbose)
         if warm:
@@ -801,6 +838,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+            With ``allow_nan=True`` NaN marks missing values, filled as in :meth:`fit`.
 
         Returns
         -------
@@ -808,8 +846,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             In X's dtype; 2-D ``(n_samples, hidden_size_)`` for 2-D input.
         """
         ndim = _ndim(X)
-        X = validate_windows(self, X, reset=False)
-        H = self._run(self.module_.encoder, self.scaler_.transform(X), X.dtype, self.hidden_size_)
+        X = validate_windows(self, X, reset=False, allow_nan=self.allow_nan)
+        Xs = self.scaler_.transform(X)
+        if self.allow_nan:
+            Xs, _ = fill_missing(Xs, self._channel_fill)
+        H = self._run(self.module_.encoder, Xs, X.dtype, self.hidden_size_)
         return H[:, 0, :] if ndim == 2 else H
 
     def inverse_transform(self, H):
@@ -853,7 +894,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len, n_features)
-            Held-out real windows (at least 2).
+            Held-out real windows (at least 2), complete: the classifier compares whole
+            windows, so missing values (NaN) raise a ``ValueError`` even with
+            ``allow_nan=True``.
         y : None
             Ignored.
 
@@ -863,7 +906,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         """
         from ..metrics import discriminative_score
 
-        X = validate_windows(self, X, reset=False, ensure_min_samples=2)
+        X = validate_windows(self, X, reset=False, ensure_min_samples=2,
+                             allow_nan=self.allow_nan)
+        if self.allow_nan and np.isnan(X).any():
+            raise ValueError(
+                f"score needs complete windows, but X has {int(np.isnan(X).sum())} missing "
+                "values (NaN): the discriminative score compares whole windows. Score "
+                "against complete held-out windows.")
         seed = seed_from_random_state(self.random_state)
         real = self.scaler_.transform(X).astype(np.float32)
         synth = self._generate(len(real), seed, np.float32)

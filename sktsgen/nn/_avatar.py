@@ -164,6 +164,18 @@ class Prior(nn.Module):
         return self.means[k][:, None, :] + self.component_std * e
 
 
+def masked_mse(input, target, mask=None):
+    """Mean squared error over the entries where ``mask`` is 1 (all entries when None).
+
+    ``mask`` is a float tensor of 0 and 1 shaped like ``target``: 1 at observed entries,
+    0 at missing ones (whose values in ``target`` must be finite, e.g. filled). Without a
+    mask this is :func:`torch.nn.functional.mse_loss`.
+    """
+    if mask is None:
+        return F.mse_loss(input, target)
+    return ((input - target).square() * mask).sum() / mask.sum().clamp_min(1.0)
+
+
 def supervised_loss(x_tilde, s):
     """Next-step and second-next-step MSE of the supervisor's output against ``x_tilde``.
 
@@ -238,9 +250,10 @@ class AvatarNet(nn.Module):
         """Windows -> codes -> windows, refined by the supervisor when present."""
         return self.generate(self.encoder(x))
 
-    def reconstruction_loss(self, x):
-        """Stage 1: MSE of the autoencoder's reconstruction."""
-        return F.mse_loss(self.decoder(self.encoder(x)), x)
+    def reconstruction_loss(self, x, mask=None):
+        """Stage 1: MSE of the autoencoder's reconstruction (over the entries where
+        ``mask`` is 1 when given, see :func:`masked_mse`)."""
+        return masked_mse(self.decoder(self.encoder(x)), x, mask)
 
     def supervised_stage_loss(self, x):
         """Stage 2: supervised loss over decoder and supervisor (the encoder is frozen)."""
@@ -249,16 +262,17 @@ class AvatarNet(nn.Module):
         x_tilde = self.decoder(h)
         return supervised_loss(x_tilde, self.supervisor(x_tilde))
 
-    def joint_losses(self, x, z):
+    def joint_losses(self, x, z, mask=None):
         """Stage 3 autoencoder losses: joint reconstruction, adversarial, supervised,
-        distribution. Returns ``(total, parts)`` with ``parts`` a dict of detached scalars."""
+        distribution. Returns ``(total, parts)`` with ``parts`` a dict of detached scalars.
+        With ``mask``, the reconstruction terms average over its observed entries only."""
         h = self.encoder(x)
         x_tilde = self.decoder(h)
-        recon = F.mse_loss(x_tilde, x)
+        recon = masked_mse(x_tilde, x, mask)
         sup = x.new_zeros(())
         if self.supervisor is not None:
             s = self.supervisor(x_tilde)
-            recon = recon + F.mse_loss(s, x)
+            recon = recon + masked_mse(s, x, mask)
             sup = supervised_loss(x_tilde, s)
         logits = self.discriminator(h)
         adv = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
@@ -290,4 +304,4 @@ def default_hidden_size(n_features):
 
 
 __all__ = ["AvatarNet", "BNGRUStack", "GRULayer", "Prior", "default_hidden_size", "distribution_loss",
-           "supervised_loss"]
+           "masked_mse", "supervised_loss"]

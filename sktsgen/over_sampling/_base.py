@@ -119,7 +119,12 @@ class BaseWindowOverSampler(BaseOverSampler):
     :class:`numpy.random.RandomState` drawn from ``random_state``. The output windows are
     cast back to ``X``'s dtype; new targets are concatenated to ``y`` as they are (numpy's
     type promotion). A ``RuntimeError`` reports new windows or targets of the wrong shape and
-    non-finite windows (or non-finite regression targets). 2-D input ``(n, d)`` is read as
+    non-finite windows (or non-finite regression targets).
+
+    ``X`` with NaN is rejected unless ``_accepts_nan()`` returns True (a sampler with an
+    ``allow_nan`` parameter returns it; the ``allow_nan`` input tag follows). The hooks then
+    receive the windows with their NaN (missing values), the original windows come back
+    unchanged, with their NaN, and the new windows must still be complete. 2-D input ``(n, d)`` is read as
     windows of length 1, with a ``UserWarning`` naming :func:`sktsgen.utils.sliding_windows`
     (one long series is the likelier meaning), and returned 2-D.
     """
@@ -153,6 +158,11 @@ class BaseWindowOverSampler(BaseOverSampler):
         """
         return self._augment(X[source], y[source], random_state), y[source]
 
+    def _accepts_nan(self):
+        """Whether ``X`` may hold NaN (missing values); a sampler that handles them
+        overrides this, e.g. to return its ``allow_nan`` parameter."""
+        return False
+
     # -- validation ----------------------------------------------------------------------
     def _check_X_y(self, X, y):
         """Validate windows and target; decide the task and the number of new windows.
@@ -160,7 +170,7 @@ class BaseWindowOverSampler(BaseOverSampler):
         Returns ``X`` (3-D float), ``y`` (1-D), the rare mask (regression) or None, and
         whether ``y`` was one-vs-all encoded. Sets ``task_`` and ``sampling_strategy_``.
         """
-        X = validate_windows(self, X, reset=True, warn_2d=True)
+        X = validate_windows(self, X, reset=True, warn_2d=True, allow_nan=self._accepts_nan())
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -338,6 +348,7 @@ class BaseWindowOverSampler(BaseOverSampler):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = self._accepts_nan()
         tags.sampler_tags.sample_indices = True
         return tags
 

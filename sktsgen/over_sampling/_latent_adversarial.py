@@ -28,7 +28,7 @@ from ..utils._torch import (
     torch_seed,
     torch_threads,
 )
-from ..utils._validation import check_target, validate_windows
+from ..utils._validation import check_target, fill_missing, validate_windows
 from ._base import BaseWindowOverSampler
 from ._channels import kept_channels
 
@@ -179,6 +179,17 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         Size of the noise vector fed to the perturbation module.
     rank : int, default=100
         Width between the perturbation module's two affine maps.
+    allow_nan : bool, default=False
+        Accept missing values (NaN) in ``X``; inf is always rejected. The autoencoder's
+        reconstruction loss then averages over the observed entries only, and its
+        discriminator sees real windows completed by their reconstruction at the missing
+        entries. Everything else (encoder, predictor, perturbation, the channels that are
+        kept, ``channel_std_``) sees the scaled windows with each missing entry filled with
+        the last observed value of its channel in the window (before the first observed
+        value, with that value; a channel missing over a whole window with the channel's
+        mean). The original windows come back unchanged, with their NaN; the new windows
+        are complete, made from the filled windows. False rejects NaN with a
+        ``ValueError``.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where the networks are trained.
     verbose : int, default=0
@@ -286,6 +297,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "predictor_learning_rate": _positive_real(),
         "noise_dim": _positive_int(),
         "rank": _positive_int(),
+        "allow_nan": ["boolean"],
         "device": [StrOptions({"cpu", "cuda", "auto"}), torch.device],
         "verbose": ["verbose"],
     }
@@ -297,8 +309,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
                  n_iter="auto", predictor_n_iter="auto", batch_size=128, learning_rate=5e-4,
                  discriminator_learning_rate=2e-3, adversarial_weight=0.05,
                  discriminator_costs=(1.0, 0.1), perturbation_learning_rate=1e-3,
-                 predictor_learning_rate=1e-3, noise_dim=100, rank=100, device="cpu", verbose=0,
-                 random_state=None):
+                 predictor_learning_rate=1e-3, noise_dim=100, rank=100, allow_nan=False,
+                 device="cpu", verbose=0, random_state=None):
         super().__init__(sampling_strategy=sampling_strategy,
                          minority_threshold=minority_threshold, random_state=random_state)
         self.perturbation = perturbation
@@ -323,8 +335,25 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.predictor_learning_rate = predictor_learning_rate
         self.noise_dim = noise_dim
         self.rank = rank
+        self.allow_nan = allow_nan
         self.device = device
         self.verbose = verbose
+
+    def _accepts_nan(self):
+        return self.allow_nan
+
+    def _filled(self, X, Xs=None):
+        """Scaled windows (``Xs``, else computed) with missing entries filled, the windows
+        filled in the original scale (``X`` itself when complete) and the mask of observed
+        entries (or None)."""
+        Xs = self.scaler_.transform(X) if Xs is None else Xs
+        if not self.allow_nan:
+            return Xs, X, None
+        Xs, mask = fill_missing(Xs, self._channel_fill)
+        if mask is None:
+            return Xs, X, None
+        # Observed entries exact, not round trips through the scaling.
+        return Xs, np.where(mask, X, self.scaler_.inverse_transform(Xs)), mask
 
     def _check_costs(self):
         costs = self.discriminator_costs
@@ -377,19 +406,25 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def _prepare(self, X, y, random_state, device=None):
         """Device (``device`` overrides the parameter), scaler and kept channels; returns the
-        scaled windows, the kept channels as a tensor (or None) and the seed."""
+        scaled (filled) windows, the mask of observed entries as a float tensor (None when
+        complete), the kept channels as a tensor (or None) and the seed."""
         self.device_ = resolve_device(self.device if device is None else device)
         seed = seed_from_random_state(random_state)
         self.scaler_ = WindowMinMaxScaler().fit(X)
-        Xt = to_tensor(self.scaler_.transform(X), self.device_)
+        Xs = self.scaler_.transform(X)
+        # Fill value of a channel missing over a whole window.
+        self._channel_fill = np.nanmean(Xs, axis=(0, 1)) if self.allow_nan else None
+        Xs, X_filled, mask = self._filled(X, Xs)
+        Xt = to_tensor(Xs, self.device_)
+        observed = None if mask is None else to_tensor(mask, self.device_)
         with report_step(self.verbose and self.keep_features == "auto", "channels",
                          "scoring which channels carry the target"):
-            self.keep_mask_ = self._keep_mask(X, y)
+            self.keep_mask_ = self._keep_mask(X_filled, y)
         keep = (None if self.keep_mask_ is None
                 else torch.as_tensor(self.keep_mask_, device=self.device_))
-        return Xt, keep, seed
+        return Xt, observed, keep, seed
 
-    def _fit_autoencoder(self, Xt, seed, generator):
+    def _fit_autoencoder(self, Xt, seed, generator, observed=None):
         """Stage 1, inside the caller's ``torch_seed`` block: the autoencoder trained against
         its discriminator, then a fresh perturbation module."""
         real_cost, fake_cost = self._check_costs()
@@ -404,7 +439,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
             disc_lr=self.discriminator_learning_rate,
             adversarial_weight=self.adversarial_weight, real_cost=real_cost,
             fake_cost=fake_cost, generator=generator, device=self.device_,
-            verbose=self.verbose,
+            verbose=self.verbose, mask=observed,
         )
         if self.recompute_batch_norm:
             with report_step(self.verbose, "batch norm", f"statistics over {len(Xt)} windows"):
@@ -417,8 +452,10 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.history_ = {"autoencoder": history, "perturbation": {}}
 
     def _fit_augmenter(self, X, y, rare_mask, random_state):
-        Xt, keep, seed = self._prepare(X, y, random_state)
-        self.channel_std_ = X.std(axis=(0, 1), dtype=np.float64)
+        Xt, observed, keep, seed = self._prepare(X, y, random_state)
+        # Over the observed entries (np.std itself on complete windows, bit for bit).
+        std = np.std if observed is None else np.nanstd
+        self.channel_std_ = std(X, axis=(0, 1), dtype=np.float64)
         self.jitter_ = (float(self.jitter) if self.jitter != "auto"
                         else AUTO_JITTER if self.keep_mask_ is not None else 0.0)
         yt, n_outputs = self._targets(y)
@@ -426,7 +463,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.predictor_n_iter_ = self._iterations(self.predictor_n_iter, X.shape[0])
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             generator = make_generator(seed, self.device_)
-            self._fit_autoencoder(Xt, seed, generator)
+            self._fit_autoencoder(Xt, seed, generator, observed)
             self.predictor_module_ = (
                 GRUHead(X.shape[2], PREDICTOR_HIDDEN, PREDICTOR_LAYERS, n_outputs)
                 .to(self.device_) if trained else None
@@ -463,14 +500,14 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
             targeted = np.isin(y, list(self.sampling_strategy_))
         else:
             # Only the rare rule matters: no count of new windows to check against.
-            X = validate_windows(self, X, reset=True, warn_2d=True)
+            X = validate_windows(self, X, reset=True, warn_2d=True, allow_nan=self.allow_nan)
             y = check_target(y, n_samples=X.shape[0])
             targeted = self._rare_mask(y)
             self.task_ = "regression"
-        Xt, keep, seed = self._prepare(X, y, random_state, device)
+        Xt, observed, keep, seed = self._prepare(X, y, random_state, device)
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             generator = make_generator(seed, self.device_)
-            self._fit_autoencoder(Xt, seed, generator)
+            self._fit_autoencoder(Xt, seed, generator, observed)
             # The encoder is frozen from here on: its latents' variance is final.
             self.perturbation_module_.update_statistics(encode(self.autoencoder_module_, Xt))
         self.predictor_module_ = None
@@ -493,7 +530,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def _perturb(self, X_source, random_state):
         generator = make_generator(seed_from_random_state(random_state), self.device_)
-        Xt = to_tensor(self.scaler_.transform(X_source), self.device_)
+        Xs, X_source, _ = self._filled(X_source)  # complete sources: new windows are too
+        Xt = to_tensor(Xs, self.device_)
         states = [self.perturbation_module_]
         if getattr(self, "perturbation_snapshots_", None) is not None:
             states = [*self.perturbation_snapshots_, self.perturbation_module_]

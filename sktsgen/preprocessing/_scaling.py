@@ -17,6 +17,11 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     of the data they were fitted on. A constant channel is mapped to the lower end of
     ``feature_range`` and back to its constant (no NaN).
 
+    As with :class:`sklearn.preprocessing.MinMaxScaler`, NaN marks a missing value: it is
+    ignored by :meth:`fit` and kept as NaN by :meth:`transform` and
+    :meth:`inverse_transform`. A channel with no observed value is an error; infinite
+    values are always rejected.
+
     Parameters
     ----------
     feature_range : tuple (min, max), default=(0, 1)
@@ -59,6 +64,11 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.feature_range = feature_range
         self.clip = clip
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def _check_range(self):
         try:
             lo, hi = (float(v) for v in self.feature_range)
@@ -79,6 +89,7 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+            NaN entries (missing values) are ignored.
         y : None
             Ignored.
 
@@ -88,9 +99,15 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         self._check_range()
-        X = validate_windows(self, X, reset=True)
-        self.data_min_ = X.min(axis=(0, 1)).astype(np.float64)
-        self.data_max_ = X.max(axis=(0, 1)).astype(np.float64)
+        X = validate_windows(self, X, reset=True, allow_nan=True)
+        missing = np.isnan(X).all(axis=(0, 1))
+        if missing.any():
+            raise ValueError(
+                f"X has no observed value (only NaN) in channel(s) "
+                f"{np.flatnonzero(missing).tolist()}: their range cannot be fitted.")
+        # nanmin/nanmax give min/max exactly on complete data.
+        self.data_min_ = np.nanmin(X, axis=(0, 1)).astype(np.float64)
+        self.data_max_ = np.nanmax(X, axis=(0, 1)).astype(np.float64)
         self.data_range_ = self.data_max_ - self.data_min_
         return self
 
@@ -105,9 +122,10 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         ndim = _ndim(X)
         if ndim == 2:
-            X = validate_data(self, X, reset=False, dtype=list(FLOAT_DTYPES))[:, None, :]
+            X = validate_data(self, X, reset=False, dtype=list(FLOAT_DTYPES),
+                              ensure_all_finite="allow-nan")[:, None, :]
         else:
-            X = check_windows(X, allow_2d=False)
+            X = check_windows(X, allow_2d=False, allow_nan=True)
         if X.shape[2] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[2]} features (channels), but WindowMinMaxScaler is "
@@ -125,6 +143,7 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         Xt : ndarray of the same shape and dtype (float32 stays float32)
+            NaN where ``X`` is NaN.
         """
         X, ndim = self._check(X)
         scale, lo = self._scale()
@@ -144,6 +163,7 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X_original : ndarray of the same shape and dtype
+            NaN where ``X`` is NaN.
         """
         X, ndim = self._check(X)
         scale, lo = self._scale()

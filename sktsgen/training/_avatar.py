@@ -43,7 +43,7 @@ def _step(optimizer, loss):
 
 def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_threshold=0.15,
                  d_learning_rate=None, lr_schedule="constant", calibrate_prior=False, stages=STAGES, verbose=0, evaluate=None,
-                 eval_every=None, patience=None, history_every=1):
+                 eval_every=None, patience=None, history_every=1, mask=None):
     """Run AVATAR's training stages and return their loss curves.
 
     Parameters
@@ -80,6 +80,10 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
     eval_every, patience : int, default=None
     history_every : int, default=1
         Record losses every this many iterations.
+    mask : Tensor of shape (n_samples, seq_len, n_features), default=None
+        1 at observed entries of ``X``, 0 at missing ones (filled in ``X``), in X's dtype
+        and device: the reconstruction losses of stages 1 and 3 average over the observed
+        entries only. None: every entry is observed.
 
     Returns
     -------
@@ -97,7 +101,7 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
                   "verbose": verbose, "every": history_every}
     history = {}
     if "autoencoder" in stages:
-        history["autoencoder"] = _autoencoder_stage(net, X, **common)
+        history["autoencoder"] = _autoencoder_stage(net, X, mask=mask, **common)
         if calibrate_prior:
             _calibrate_prior(net, X, generator)
     if "supervisor" in stages and net.supervisor is not None and X.shape[1] > 1:
@@ -107,17 +111,18 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
         history.update(_joint_stage(net, X, d_threshold=d_threshold,
                                     d_lr=d_learning_rate or learning_rate,
                                     lr_schedule=lr_schedule, evaluate=evaluate,
-                                    eval_every=eval_every, patience=patience, **common))
+                                    eval_every=eval_every, patience=patience, mask=mask,
+                                    **common))
     return history
 
 
-def _autoencoder_stage(net, X, *, n_iter, batch, lr, generator, verbose, every):
-    """Stage 1: encoder and decoder on reconstruction."""
+def _autoencoder_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, mask=None):
+    """Stage 1: encoder and decoder on reconstruction (of the observed entries)."""
     idx = batch_indices(X.shape[0], batch, n_iter, generator, X.device)
     opt = make_adam(list(net.encoder.parameters()) + list(net.decoder.parameters()), lr)
     hist, bar = LossHistory(every), ProgressBar(n_iter, "autoencoder", verbose)
     for i in range(n_iter):
-        loss = net.reconstruction_loss(X[idx[i]])
+        loss = net.reconstruction_loss(X[idx[i]], None if mask is None else mask[idx[i]])
         _step(opt, loss)
         hist.record(i, reconstruction=loss)
         bar.update(i, {"reconstruction": loss.detach()})
@@ -147,7 +152,7 @@ def _supervisor_stage(net, X, *, n_iter, batch, lr, generator, verbose, every):
 
 
 def _joint_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, d_threshold, d_lr,
-                 lr_schedule, evaluate, eval_every, patience):
+                 lr_schedule, evaluate, eval_every, patience, mask=None):
     """Stage 3: two autoencoder steps per discriminator step, optional early stopping."""
     seq_len = X.shape[1]
     idx = batch_indices(X.shape[0], batch, 3 * n_iter, generator, X.device).view(n_iter, 3, batch)
@@ -167,7 +172,8 @@ def _joint_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, d_thre
         net.discriminator.requires_grad_(False)
         for k in range(2):
             z = net.prior.sample(batch, seq_len, generator=generator)
-            total, parts = net.joint_losses(X[idx[i, k]], z)
+            rows = idx[i, k]
+            total, parts = net.joint_losses(X[rows], z, None if mask is None else mask[rows])
             _step(ae_opt, total)
         net.discriminator.requires_grad_(True)
         z = net.prior.sample(batch, seq_len, generator=generator)

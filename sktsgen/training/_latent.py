@@ -15,12 +15,13 @@ import copy
 import torch
 from torch.nn import functional as F
 
+from ..nn._avatar import masked_mse
 from ._common import LossHistory, ProgressBar, batch_indices, make_adam
 
 
 def train_autoencoder(autoencoder, discriminator, X, *, n_iter, batch_size, lr, disc_lr,
                       adversarial_weight, real_cost, fake_cost, generator, device,
-                      verbose=0, history_every=10):
+                      verbose=0, history_every=10, mask=None):
     """Train ``autoencoder`` on windows ``X`` (a device tensor, scaled) against ``discriminator``.
 
     The discriminator sees real windows (label 1) and reconstructions (label 0); calling a
@@ -28,6 +29,11 @@ def train_autoencoder(autoencoder, discriminator, X, *, n_iter, batch_size, lr, 
     (weighted cross-entropy). The autoencoder minimises the reconstruction MSE plus
     ``adversarial_weight`` times the cross-entropy of its reconstructions being judged real.
     TTUR: ``lr`` for the autoencoder is smaller than ``disc_lr``.
+
+    ``mask`` (a float tensor shaped like ``X``, 1 at observed entries, 0 at missing ones,
+    which ``X`` holds filled) restricts the reconstruction MSE to the observed entries, and
+    the discriminator's real windows take the reconstruction's values at their missing
+    entries, so that neither loss asks the autoencoder to reproduce the filled values.
 
     Returns
     -------
@@ -43,16 +49,18 @@ def train_autoencoder(autoencoder, discriminator, X, *, n_iter, batch_size, lr, 
     losses = {}
     for i in range(n_iter):
         xb = X[idx[i]]
+        mb = None if mask is None else mask[idx[i]]
         recon = autoencoder(xb)
         # Discriminator step on this batch's reconstruction, then the autoencoder step
         # through the updated discriminator: one autoencoder forward per iteration.
-        logit_real, logit_fake = discriminator(xb), discriminator(recon.detach())
+        real = xb if mb is None else torch.where(mb > 0, xb, recon.detach())
+        logit_real, logit_fake = discriminator(real), discriminator(recon.detach())
         d_real = F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
         d_fake = F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake))
         opt_d.zero_grad(set_to_none=True)
         (real_cost * d_real + fake_cost * d_fake).backward()
         opt_d.step()
-        rec = F.mse_loss(recon, xb)
+        rec = masked_mse(recon, xb, mb)
         logit = discriminator(recon)
         adv = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
         opt_ae.zero_grad(set_to_none=True)

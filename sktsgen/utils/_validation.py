@@ -19,7 +19,7 @@ def _ndim(X):
     return np.asarray(X).ndim
 
 
-def _as_windows(X, *, input_name, ensure_min_samples, allow_2d, copy):
+def _as_windows(X, *, input_name, ensure_min_samples, allow_2d, copy, allow_nan=False):
     """Validate one array-like and return it as a 3-D float array (no estimator state)."""
     if sp.issparse(X):
         raise TypeError(
@@ -41,7 +41,7 @@ def _as_windows(X, *, input_name, ensure_min_samples, allow_2d, copy):
             dtype=list(FLOAT_DTYPES),
             allow_nd=True,
             ensure_min_samples=ensure_min_samples,
-            ensure_all_finite=True,
+            ensure_all_finite="allow-nan" if allow_nan else True,
             copy=copy,
             input_name=input_name,
         )
@@ -61,7 +61,8 @@ def _as_windows(X, *, input_name, ensure_min_samples, allow_2d, copy):
     return X
 
 
-def check_windows(X, *, input_name="X", ensure_min_samples=1, allow_2d=True, copy=False):
+def check_windows(X, *, input_name="X", ensure_min_samples=1, allow_2d=True, copy=False,
+                  allow_nan=False):
     """Validate an array of windows and return it as a 3-D float array.
 
     Parameters
@@ -77,6 +78,8 @@ def check_windows(X, *, input_name="X", ensure_min_samples=1, allow_2d=True, cop
         Whether 2-D input is accepted (read as ``seq_len=1``).
     copy : bool, default=False
         Whether to force a copy.
+    allow_nan : bool, default=False
+        Accept NaN (missing values); infinite values are always rejected.
 
     Returns
     -------
@@ -86,18 +89,19 @@ def check_windows(X, *, input_name="X", ensure_min_samples=1, allow_2d=True, cop
     Raises
     ------
     ValueError
-        On NaN/inf, empty input, wrong rank, too few windows or non-numeric data.
+        On NaN (unless ``allow_nan``) or inf, empty input, wrong rank, too few windows or
+        non-numeric data.
     TypeError
         On sparse input.
     """
     return _as_windows(
         X, input_name=input_name, ensure_min_samples=ensure_min_samples,
-        allow_2d=allow_2d, copy=copy,
+        allow_2d=allow_2d, copy=copy, allow_nan=allow_nan,
     )
 
 
 def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=False,
-                     warn_2d=False, **y_kw):
+                     warn_2d=False, allow_nan=False, **y_kw):
     """Validate windows for an estimator and record or check ``n_features_in_``/``seq_len_``.
 
     With ``reset=True`` (``fit``), sets ``n_features_in_`` (channel count), ``seq_len_`` and
@@ -117,6 +121,9 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
         Warn (``UserWarning``) when ``X`` is 2-D and ``reset`` is True: a generator or
         sampler fitted on windows of length 1 has most likely been given one long series
         instead of windows. A 3-D ``(n, 1, d)`` array says the windows really have length 1.
+    allow_nan : bool, default=False
+        Accept NaN in ``X`` (missing values); inf is always rejected. When NaN is rejected
+        and the estimator has an ``allow_nan`` parameter, the error names it.
     **y_kw : dict
         Passed to :func:`sklearn.utils.check_array` for ``y`` (e.g. ``dtype=None``).
 
@@ -130,22 +137,15 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(estimator)
-    ndim = _ndim(X)
-    if ndim == 2 and not sp.issparse(X):
-        # 2-D input goes through sklearn so that feature names are handled its way.
-        X2 = validate_data(
-            estimator, X, reset=reset, dtype=list(FLOAT_DTYPES), ensure_all_finite=True,
-            ensure_min_samples=ensure_min_samples, copy=copy,
-        )
-        X = X2[:, None, :]
-        if reset and warn_2d:
-            _warn_length_one(estimator, X2.shape)
-    else:
-        if ndim == 3:
-            _check_feature_names(estimator, X, reset=reset)
-        X = _as_windows(
-            X, input_name="X", ensure_min_samples=ensure_min_samples, allow_2d=False, copy=copy,
-        )
+    try:
+        X = _validated_windows(estimator, X, reset=reset, ensure_min_samples=ensure_min_samples,
+                               copy=copy, warn_2d=warn_2d, allow_nan=allow_nan)
+    except ValueError as exc:
+        if allow_nan or "NaN" not in str(exc) or "allow_nan" not in estimator.get_params(deep=False):
+            raise
+        raise ValueError(
+            f"{exc} {type(estimator).__name__} accepts missing values (NaN) with "
+            "allow_nan=True.") from exc
     n_features, seq_len = X.shape[2], X.shape[1]
     if reset:
         estimator.n_features_in_ = n_features
@@ -165,6 +165,70 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
         return X
     y = check_target(y, n_samples=X.shape[0], **y_kw)
     return X, y
+
+
+def _validated_windows(estimator, X, *, reset, ensure_min_samples, copy, warn_2d, allow_nan):
+    ndim = _ndim(X)
+    if ndim == 2 and not sp.issparse(X):
+        # 2-D input goes through sklearn so that feature names are handled its way.
+        X2 = validate_data(
+            estimator, X, reset=reset, dtype=list(FLOAT_DTYPES),
+            ensure_all_finite="allow-nan" if allow_nan else True,
+            ensure_min_samples=ensure_min_samples, copy=copy,
+        )
+        if reset and warn_2d:
+            _warn_length_one(estimator, X2.shape)
+        return X2[:, None, :]
+    if ndim == 3:
+        _check_feature_names(estimator, X, reset=reset)
+    return _as_windows(
+        X, input_name="X", ensure_min_samples=ensure_min_samples, allow_2d=False, copy=copy,
+        allow_nan=allow_nan,
+    )
+
+
+def fill_missing(X, channel_values):
+    """Windows with their missing entries filled, and the mask of observed entries.
+
+    Each missing entry takes the last observed value of its channel earlier in the window,
+    or, before the first observed one, that first observed value; a channel with no observed
+    value in a window takes ``channel_values``. The observed entries are left as they are.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, seq_len, n_features)
+        Windows with NaN at missing entries (not modified).
+    channel_values : array-like of shape (n_features,)
+        Value of a channel that is missing over a whole window.
+
+    Returns
+    -------
+    X_filled : ndarray of shape (n_samples, seq_len, n_features)
+        ``X`` itself when nothing is missing, else a filled copy.
+    mask : ndarray of shape (n_samples, seq_len, n_features) of bool, or None
+        True at observed entries; None when nothing is missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktsgen.utils._validation import fill_missing
+    >>> X = np.array([[[np.nan], [1.0], [np.nan], [3.0]]])
+    >>> filled, mask = fill_missing(X, [0.5])
+    >>> filled[0, :, 0], mask[0, :, 0]
+    (array([1., 1., 1., 3.]), array([False,  True, False,  True]))
+    """
+    mask = ~np.isnan(X)
+    if mask.all():
+        return X, None
+    steps = np.arange(X.shape[1])[None, :, None]
+    # Index of the last observed step at or before each step (-1 before the first one).
+    last = np.maximum.accumulate(np.where(mask, steps, -1), axis=1)
+    first = np.where(mask, steps, X.shape[1]).min(axis=1, keepdims=True)
+    source = np.where(last >= 0, last, np.minimum(first, X.shape[1] - 1))
+    filled = np.take_along_axis(X, source, axis=1)
+    empty = ~mask.any(axis=1, keepdims=True)  # channels missing over the whole window
+    values = np.broadcast_to(np.asarray(channel_values, dtype=X.dtype), filled.shape)
+    return np.where(empty, values, filled).astype(X.dtype, copy=False), mask
 
 
 def _warn_length_one(estimator, shape):

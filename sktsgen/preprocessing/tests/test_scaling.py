@@ -96,7 +96,7 @@ def test_feature_names_from_dataframe():
 @pytest.mark.parametrize("X_bad, pattern", [
     (np.ones((2, 3, 5)), "5 features"),
     (np.ones((2, 5)), "5 features"),
-    (np.full((2, 3, 4), np.nan), "NaN"),
+    (np.full((2, 3, 4), np.inf), "infinity"),
     (np.ones((2, 3, 4, 1)), "4 dimension"),
 ])
 def test_transform_errors(X_bad, pattern):
@@ -137,3 +137,36 @@ def test_refit_and_clone():
     np.testing.assert_array_equal(scaler.data_min_, other.reshape(-1, 4).min(axis=0))
     assert scaler.seq_len_ == 2
     assert not hasattr(clone(scaler), "data_min_")
+
+
+def test_missing_values_ignored_in_fit_and_kept_in_transform():
+    X = X_WIDE.copy()
+    X[0, 0, 1] = X[1, 2, 3] = np.nan
+    before = X.copy()
+    scaler = WindowMinMaxScaler().fit(X)
+    np.testing.assert_array_equal(before, X)  # not modified
+    np.testing.assert_array_equal(scaler.data_min_, np.nanmin(X, axis=(0, 1)))
+    np.testing.assert_array_equal(scaler.data_max_, np.nanmax(X, axis=(0, 1)))
+    for X32 in (X, X.astype(np.float32)):
+        Xt = scaler.transform(X32)
+        assert Xt.dtype == X32.dtype
+        np.testing.assert_array_equal(np.isnan(Xt), np.isnan(X32))
+        assert np.nanmin(Xt) >= -1e-6 and np.nanmax(Xt) <= 1 + 1e-6
+        back = scaler.inverse_transform(Xt)
+        np.testing.assert_array_equal(np.isnan(back), np.isnan(X32))
+        err = np.nanmax(np.abs(back - X32), axis=(0, 1)) / scaler.data_range_
+        assert (err < 1e-5).all()
+    # Complete data: the same range as before missing values were accepted.
+    full = WindowMinMaxScaler().fit(X_WIDE)
+    np.testing.assert_array_equal(full.data_min_, X_WIDE.min(axis=(0, 1)))
+
+
+def test_all_missing_channel_is_an_error():
+    X = X_WIDE.copy()
+    X[..., 2] = np.nan
+    with pytest.raises(ValueError, match=r"no observed value .* channel\(s\) \[2\]"):
+        WindowMinMaxScaler().fit(X)
+    X = X_WIDE.copy()
+    X[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        WindowMinMaxScaler().fit(X)
