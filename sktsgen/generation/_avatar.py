@@ -895,8 +895,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, seq_len, n_features)
             Held-out real windows (at least 2), complete: the classifier compares whole
-            windows, so missing values (NaN) raise a ``ValueError`` even with
-            ``allow_nan=True``.
+            windows, so missing values (NaN) raise a ``ValueError`` whatever
+            ``allow_nan``.
         y : None
             Ignored.
 
@@ -906,9 +906,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         """
         from ..metrics import discriminative_score
 
-        X = validate_windows(self, X, reset=False, ensure_min_samples=2,
-                             allow_nan=self.allow_nan)
-        if self.allow_nan and np.isnan(X).any():
+        # NaN is let through validation for an error of its own: allow_nan does not help.
+        X = validate_windows(self, X, reset=False, ensure_min_samples=2, allow_nan=True)
+        if np.isnan(X).any():
             raise ValueError(
                 f"score needs complete windows, but X has {int(np.isnan(X).sum())} missing "
                 "values (NaN): the discriminative score compares whole windows. Score "

@@ -169,6 +169,8 @@ def test_score_and_early_stopping_need_complete_windows(X, X_nan):
     with pytest.raises(ValueError, match="score needs complete windows"):
         gen.score(X_nan)
     assert np.isfinite(gen.score(X))
+    with pytest.raises(ValueError, match="score needs complete windows"):
+        tiny().fit(X).score(X_nan)
     with pytest.raises(ValueError, match="early_stopping needs complete windows"):
         tiny(allow_nan=True, early_stopping=True, validation_interval=1).fit(X_nan)
 
