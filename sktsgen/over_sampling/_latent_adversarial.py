@@ -183,13 +183,13 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         Accept missing values (NaN) in ``X``; inf is always rejected. The autoencoder's
         reconstruction loss then averages over the observed entries only, and its
         discriminator sees real windows completed by their reconstruction at the missing
-        entries. Everything else (encoder, predictor, perturbation, the channels that are
-        kept, ``channel_std_``) sees the scaled windows with each missing entry filled with
-        the last observed value of its channel in the window (before the first observed
-        value, with that value; a channel missing over a whole window with the channel's
-        mean). The original windows come back unchanged, with their NaN; the new windows
-        are complete, made from the filled windows. False rejects NaN with a
-        ``ValueError``.
+        entries. Everything else (encoder, predictor, perturbation, the choice of kept
+        channels) sees the scaled windows with each missing entry filled with the last
+        observed value of its channel in the window (before the first observed value, with
+        that value; a channel missing over a whole window with the channel's mean);
+        ``channel_std_`` is taken over the observed entries. The original windows come back
+        unchanged, with their NaN; the new windows are complete, made from the filled
+        windows. False rejects NaN with a ``ValueError``.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where the networks are trained.
     verbose : int, default=0
