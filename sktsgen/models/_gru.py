@@ -185,7 +185,9 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         Xs = self.scaler_.transform(X)
         self.module_.eval()
         outs = []
-        with torch.no_grad():
+        # One torch thread, as in training: a second one gains little on these small GRUs
+        # and costs many times over when another process holds the other core.
+        with torch.no_grad(), torch_threads(1, self.device_):
             for start in range(0, Xs.shape[0], _PREDICT_CHUNK):
                 xb = to_tensor(Xs[start:start + _PREDICT_CHUNK], self.device_)
                 outs.append(self.module_(xb).double().cpu().numpy())
