@@ -1,13 +1,27 @@
 """Cheap distribution distances between real and synthetic windows (no training)."""
 
+import functools
 import numbers
 
 import numpy as np
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
+from threadpoolctl import threadpool_limits
 
 from ._validation import check_window_pair
+
+
+def _one_blas_thread(func):
+    """Run a metric on one BLAS/OpenMP thread: its products (at most a few thousand rows)
+    gain little from a second thread and lose many times over when another process holds
+    the other core."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def _channel_correlation(X):
@@ -26,6 +40,7 @@ def _channel_correlation(X):
     {"X_real": ["array-like"], "X_synth": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
+@_one_blas_thread
 def correlational_score(X_real, X_synth):
     """Mean absolute difference between the channel correlation matrices of two window sets.
 
@@ -99,6 +114,7 @@ def _mean_autocorrelation(X, max_lag):
      "max_lag": [Interval(numbers.Integral, 1, None, closed="left"), None]},
     prefer_skip_nested_validation=True,
 )
+@_one_blas_thread
 def autocorrelation_distance(X_real, X_synth, *, max_lag=None):
     """Mean absolute difference between the mean autocorrelation functions of two sets.
 
@@ -168,6 +184,7 @@ def _flat_subsample(X, max_samples, rng):
      "random_state": ["random_state"]},
     prefer_skip_nested_validation=True,
 )
+@_one_blas_thread
 def maximum_mean_discrepancy(X_real, X_synth, *, gamma=None, max_samples=1000,
                              random_state=None):
     """Squared maximum mean discrepancy (MMD^2) between flattened windows, RBF kernel.
