@@ -11,6 +11,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval
+from threadpoolctl import threadpool_limits
 
 from ._base import BaseWindowOverSampler, fill_common_params_doc
 
@@ -166,8 +167,11 @@ class WindowSMOTE(BaseWindowOverSampler):
             flat = (X[idx] / scale).reshape(n, -1)
             # kneighbors() without X leaves each window out of its own neighbours by index,
             # also when it has exact duplicates.
-            nn = NearestNeighbors(n_neighbors=k).fit(flat)
-            self._neighbors[group] = (idx, idx[nn.kneighbors(return_distance=False)])
+            # One BLAS thread, as for every small product in the package (docs/benchmarks.md,
+            # thread discipline).
+            with threadpool_limits(limits=1):
+                nn = NearestNeighbors(n_neighbors=k).fit(flat)
+                self._neighbors[group] = (idx, idx[nn.kneighbors(return_distance=False)])
 
     def _augment_indices(self, X, y, source, random_state):
         n_new = source.shape[0]
