@@ -255,7 +255,8 @@ def table(rows, dataset, methods):
                 cells += [_paired(mod, ref, "balanced_accuracy"), _paired(mod, ref, "macro_f1")]
         per_seed = sub.drop_duplicates("seed")["sampler_s"]
         s_mean = per_seed.mean()
-        cells.append("–" if name == "none" else f"{s_mean:.2g}" if s_mean < 10 else f"{s_mean:.0f}")
+        cells.append("–" if name == "none"
+                     else f"{s_mean:.2g}" if s_mean < 10 else f"{s_mean:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

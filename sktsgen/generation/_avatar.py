@@ -415,11 +415,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             self.scaler_ = WindowMinMaxScaler().fit(X)
             self.hidden_size_ = self.hidden_size or default_hidden_size(X.shape[2])
         Xs = self.scaler_.transform(X)
-        if not warm:
-            # Fill value of a channel missing over a whole window (allow_nan).
-            self._channel_fill = np.nanmean(Xs, axis=(0, 1))
         mask = None
         if self.allow_nan:
+            if not warm or getattr(self, "_channel_fill", None) is None:
+                # Fill value of a channel missing over a whole window.
+                self._channel_fill = np.nanmean(Xs, axis=(0, 1))
             Xs, mask = fill_missing(Xs, self._channel_fill)
             if mask is not None and self.early_stopping:
                 raise ValueError(
@@ -480,6 +480,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             self.conditional_density_module_ = None
         else:
             what = ("a Gaussian mixture per class" if self.target_type_ == "classes"
+                    else "a Gaussian mixture per target bin" if self.target_bins is not None
                     else "a mixture of codes and target")
             with report_step(self.verbose, "conditional", what):
                 self.conditional_density_module_ = self._fit_conditional_density(Xs, y, seed)
@@ -578,9 +579,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         return y
 
     def _fit_conditional_density(self, Xs, y, seed):
-        """Per-class mixtures (class indices ``y``) or a joint mixture of codes and targets,
-        on the codes of the scaled windows ``Xs`` (at most ``_density_max_windows`` per class,
-        or in all for a continuous target)."""
+        """Per-class mixtures (class indices ``y``; for a continuous target, its bins) or a
+        joint mixture of codes and targets, on the codes of the scaled windows ``Xs`` (at
+        most ``_density_max_windows`` per class, or in all for a continuous target)."""
         rs = np.random.RandomState(seed)
         if self.target_type_ == "classes":
             rows = np.concatenate([rs.permutation(np.flatnonzero(y == c))

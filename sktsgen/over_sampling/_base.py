@@ -124,9 +124,10 @@ class BaseWindowOverSampler(BaseOverSampler):
     ``X`` with NaN is rejected unless ``_accepts_nan()`` returns True (a sampler with an
     ``allow_nan`` parameter returns it; the ``allow_nan`` input tag follows). The hooks then
     receive the windows with their NaN (missing values), the original windows come back
-    unchanged, with their NaN, and the new windows must still be complete. 2-D input ``(n, d)`` is read as
-    windows of length 1, with a ``UserWarning`` naming :func:`sktsgen.utils.sliding_windows`
-    (one long series is the likelier meaning), and returned 2-D.
+    unchanged, with their NaN, and the new windows must still be complete. 2-D input
+    ``(n, d)`` is read as windows of length 1, with a ``UserWarning`` naming
+    :func:`sktsgen.utils.sliding_windows` (one long series is the likelier meaning), and
+    returned 2-D.
     """
 
     _parameter_constraints: ClassVar[dict] = {

@@ -100,14 +100,18 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._validate_params()
         self._check_range()
         X = validate_windows(self, X, reset=True, allow_nan=True)
-        missing = np.isnan(X).all(axis=(0, 1))
-        if missing.any():
-            raise ValueError(
-                f"X has no observed value (only NaN) in channel(s) "
-                f"{np.flatnonzero(missing).tolist()}: their range cannot be fitted.")
-        # nanmin/nanmax give min/max exactly on complete data.
-        self.data_min_ = np.nanmin(X, axis=(0, 1)).astype(np.float64)
-        self.data_max_ = np.nanmax(X, axis=(0, 1)).astype(np.float64)
+        data_min, data_max = X.min(axis=(0, 1)), X.max(axis=(0, 1))
+        # NaN propagates through min: only data with NaN takes the NaN-aware passes (and
+        # the mask of X's size they need).
+        if np.isnan(data_min).any():
+            missing = np.isnan(X).all(axis=(0, 1))
+            if missing.any():
+                raise ValueError(
+                    f"X has no observed value (only NaN) in channel(s) "
+                    f"{np.flatnonzero(missing).tolist()}: their range cannot be fitted.")
+            data_min, data_max = np.nanmin(X, axis=(0, 1)), np.nanmax(X, axis=(0, 1))
+        self.data_min_ = data_min.astype(np.float64)
+        self.data_max_ = data_max.astype(np.float64)
         self.data_range_ = self.data_max_ - self.data_min_
         return self
 

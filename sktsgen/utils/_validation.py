@@ -141,7 +141,8 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
         X = _validated_windows(estimator, X, reset=reset, ensure_min_samples=ensure_min_samples,
                                copy=copy, warn_2d=warn_2d, allow_nan=allow_nan)
     except ValueError as exc:
-        if allow_nan or "NaN" not in str(exc) or "allow_nan" not in estimator.get_params(deep=False):
+        has_param = "allow_nan" in estimator.get_params(deep=False)
+        if allow_nan or "NaN" not in str(exc) or not has_param:
             raise
         raise ValueError(
             f"{exc} {type(estimator).__name__} accepts missing values (NaN) with "
