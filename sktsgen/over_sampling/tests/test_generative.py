@@ -17,14 +17,9 @@ from sktsgen.over_sampling import GenerativeWindowOverSampler, RandomWindowOverS
 from sktsgen.preprocessing import WindowFlattener
 from sktsgen.utils._testing import imblearn_parametrize_with_checks
 
-TINY = {"n_iter": 2, "hidden_size": 4, "num_layers": 1, "batch_size": 8}
+from .test_base import IMBLEARN_XFAIL
 
-IMBLEARN_XFAIL = {
-    "check_samplers_pandas_sparse": (
-        "windows are dense arrays: a DataFrame of sparse columns is rejected with a TypeError "
-        "by design (the base class's choice, shared by every window over-sampler)"
-    ),
-}
+TINY = {"n_iter": 2, "hidden_size": 4, "num_layers": 1, "batch_size": 8}
 
 
 def _sampler(**kw):

@@ -19,16 +19,11 @@ from sktsgen.training._latent import encode, perturb_windows, train_perturbation
 from sktsgen.utils._testing import imblearn_parametrize_with_checks
 from sktsgen.utils._torch import make_generator
 
+from .test_base import IMBLEARN_XFAIL
+
 # Networks keep the paper's widths; only the training is shrunk so the checks stay quick.
 TINY = {"latent_dim": 8, "n_iter": 2, "predictor_n_iter": 2, "batch_size": 8, "noise_dim": 4,
         "rank": 3}
-
-IMBLEARN_XFAIL = {
-    "check_samplers_pandas_sparse": (
-        "windows are dense arrays: a DataFrame of sparse columns is rejected with a TypeError "
-        "by design (the base class's choice, shared by every window over-sampler)"
-    ),
-}
 
 
 def _sampler(**kw):
