@@ -101,7 +101,7 @@ def check_windows(X, *, input_name="X", ensure_min_samples=1, allow_2d=True, cop
 
 
 def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=False,
-                     warn_2d=False, allow_nan=False, **y_kw):
+                     warn_2d=False, allow_nan=False, allow_padding=False, **y_kw):
     """Validate windows for an estimator and record or check ``n_features_in_``/``seq_len_``.
 
     With ``reset=True`` (``fit``), sets ``n_features_in_`` (channel count), ``seq_len_`` and
@@ -124,6 +124,12 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
     allow_nan : bool, default=False
         Accept NaN in ``X`` (missing values); inf is always rejected. When NaN is rejected
         and the estimator has an ``allow_nan`` parameter, the error names it.
+    allow_padding : bool, default=False
+        Accept windows of unequal lengths: a list of 2-D arrays of different lengths is
+        padded with NaN at the end (:func:`sktsgen.utils.pad_windows`), and a 3-D array may
+        end its windows with steps that are NaN on every channel (padding, see
+        :func:`sktsgen.utils.window_lengths`) even when ``allow_nan`` is False. Every window
+        keeps at least one step.
     **y_kw : dict
         Passed to :func:`sklearn.utils.check_array` for ``y`` (e.g. ``dtype=None``).
 
@@ -137,9 +143,22 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(estimator)
+    from ._lengths import _is_ragged, pad_windows
+
+    if _is_ragged(X):
+        if not allow_padding:
+            raise ValueError(
+                f"X is a list of windows of unequal lengths, which "
+                f"{type(estimator).__name__} does not support: expected windows of one "
+                "length. Crop them to a common length, or pad them with "
+                "sktsgen.datasets.load_ts(pad='last') or sktsgen.utils.pad_windows and fill "
+                "the padding.")
+        X, copy = pad_windows(X), False
     try:
         X = _validated_windows(estimator, X, reset=reset, ensure_min_samples=ensure_min_samples,
-                               copy=copy, warn_2d=warn_2d, allow_nan=allow_nan)
+                               copy=copy, warn_2d=warn_2d, allow_nan=allow_nan or allow_padding)
+        if allow_padding:
+            _check_padding(X, allow_nan)
     except ValueError as exc:
         has_param = "allow_nan" in estimator.get_params(deep=False)
         if allow_nan or "NaN" not in str(exc) or not has_param:
@@ -166,6 +185,29 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
         return X
     y = check_target(y, n_samples=X.shape[0], **y_kw)
     return X, y
+
+
+def _check_padding(X, allow_nan):
+    """Reject windows that are NaN throughout and, unless ``allow_nan``, NaN before the end
+    of a window's own steps."""
+    if np.isfinite(X.sum(dtype=np.float64)):
+        return
+    from ._lengths import padding_mask, window_lengths
+
+    lengths = window_lengths(X)
+    if (lengths == 0).any():
+        i = int(np.argmin(lengths))
+        raise ValueError(f"Window {i} of X is empty (no observed value on any step or "
+                         "channel); every window needs at least one observed step.")
+    if allow_nan:
+        return
+    inside = np.isnan(X).any(axis=2) & padding_mask(lengths, X.shape[1])
+    if inside.any():
+        i, t = (int(v) for v in np.argwhere(inside)[0])
+        raise ValueError(
+            f"Input X contains NaN inside window {i} (step {t} of its {lengths[i]} steps): "
+            "only the steps at the end of a window that are NaN on every channel are read "
+            "as padding of a shorter window; other NaN are missing values.")
 
 
 def _validated_windows(estimator, X, *, reset, ensure_min_samples, copy, warn_2d, allow_nan):
