@@ -153,7 +153,11 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
                 "length. Crop them to a common length, or pad them with "
                 "sktsgen.datasets.load_ts(pad='last') or sktsgen.utils.pad_windows and fill "
                 "the padding.")
-        X, copy = pad_windows(X), False
+        # After fit, pad to the fitted length so that a list can be scored as it comes.
+        fitted = None if reset else getattr(estimator, "seq_len_", None)
+        longest = max(len(x) for x in X)
+        X = pad_windows(X, length=fitted if fitted is not None and fitted >= longest else None)
+        copy = False
     try:
         X = _validated_windows(estimator, X, reset=reset, ensure_min_samples=ensure_min_samples,
                                copy=copy, warn_2d=warn_2d, allow_nan=allow_nan or allow_padding)

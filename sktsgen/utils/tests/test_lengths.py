@@ -1,15 +1,16 @@
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 
 from sktsgen.utils import pad_windows, unpad_windows, validate_windows, window_lengths
 from sktsgen.utils._lengths import check_lengths, padding_mask
 
 
-class _Est:
+class _Est(BaseEstimator):
     """Stand-in estimator for validate_windows."""
 
-    def get_params(self, deep=False):
-        return {"allow_nan": False}
+    def __init__(self, allow_nan=False):
+        self.allow_nan = allow_nan
 
 
 def _ragged(rng=0):
@@ -94,3 +95,15 @@ def test_check_lengths():
         check_lengths([1.5, 2], 2, 5)
     with pytest.raises(TypeError, match="int"):
         check_lengths(True, 2, 5)
+
+
+def test_validate_windows_pads_a_list_to_the_fitted_length():
+    est = _Est()
+    validate_windows(est, pad_windows(_ragged()), reset=True, allow_padding=True)
+    X = validate_windows(est, [np.ones((2, 3)), np.ones((4, 3))], reset=False,
+                         allow_padding=True)
+    assert X.shape == (2, 7, 3)
+    np.testing.assert_array_equal(window_lengths(X), [2, 4])
+    with pytest.raises(ValueError, match="seq_len=8"):
+        validate_windows(est, [np.ones((2, 3)), np.ones((8, 3))], reset=False,
+                         allow_padding=True)
