@@ -99,6 +99,7 @@ def test_check_lengths():
 
 def test_validate_windows_pads_a_list_to_the_fitted_length():
     est = _Est()
+    est.fit = None  # check_is_fitted looks for a fit method
     validate_windows(est, pad_windows(_ragged()), reset=True, allow_padding=True)
     X = validate_windows(est, [np.ones((2, 3)), np.ones((4, 3))], reset=False,
                          allow_padding=True)
