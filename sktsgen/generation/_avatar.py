@@ -15,6 +15,7 @@ from ..preprocessing import WindowMinMaxScaler
 from ..training._avatar import STAGES, train_avatar
 from ..training._common import recompute_batch_norm, report_step
 from ..utils._chunks import map_chunks
+from ..utils._lengths import check_lengths, window_lengths
 from ..utils._streaming import CHUNKS_PER_BLOCK, check_out, is_shared_memmap, release_pages
 from ..utils._torch import (
     TorchPickleMixin,
@@ -257,7 +258,11 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Channels.
     seq_len_ : int
-        Window length.
+        Window length (the longest window, for windows of unequal lengths).
+    length_counts_ : ndarray of shape (seq_len_,) or None
+        After a fit on windows of unequal lengths, how many had each length 1, 2, ...,
+        ``seq_len_``; :meth:`sample` draws lengths from it. None when every window was
+        complete.
 
     Examples
     --------
@@ -393,6 +398,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             a ``UserWarning``: it is more often one long series, to be cut with
             :func:`sktsgen.utils.sliding_windows` first. NaN marks missing values with
             ``allow_nan=True`` (a channel must have at least one observed value).
+            Windows of unequal lengths are accepted whatever ``allow_nan``: a list of 2-D
+            arrays, or an array padded with NaN after each window's end
+            (:func:`sktsgen.utils.pad_windows`). The losses ignore the padding, as they
+            ignore missing values, and :meth:`sample` draws lengths like those seen.
         y : array-like of shape (n_samples,), default=None
             Optional class labels or continuous targets of the windows (see
             ``target_type``), so that :meth:`sample` can be asked for windows of a class or
@@ -407,13 +416,17 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "module_")
         # A warm start keeps the fitted scaling and requires windows of the fitted shape.
         X = validate_windows(self, X, reset=not warm, ensure_min_samples=2, warn_2d=True,
-                             allow_nan=self.allow_nan)
+                             allow_nan=self.allow_nan, allow_padding=True)
+        lengths = window_lengths(X)
+        padded = bool((lengths < X.shape[1]).any())
         y = self._check_fit_target(y, len(X))
         if not warm:
             self._fit_dtype = X.dtype
             self.device_ = resolve_device(self.device)
             self.scaler_ = WindowMinMaxScaler().fit(X)
             self.hidden_size_ = self.hidden_size or default_hidden_size(X.shape[2])
+            self.length_counts_ = (np.bincount(lengths, minlength=X.shape[1] + 1)[1:]
+                                   if padded else None)
         Xs = self.scaler_.transform(X)
         mask = None
         if self.allow_nan:
@@ -421,11 +434,15 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 # Fill value of a channel missing over a whole window.
                 self._channel_fill = np.nanmean(Xs, axis=(0, 1))
             Xs, mask = fill_missing(Xs, self._channel_fill)
-            if mask is not None and self.early_stopping:
-                raise ValueError(
-                    "early_stopping needs complete windows (its discriminative score compares "
-                    f"whole windows), but X has {int(mask.size - mask.sum())} missing values "
-                    "(NaN). Use early_stopping=False, or impute X first.")
+        elif padded:
+            # Padding only: every channel is observed on a window's own steps, so the fill
+            # is the window's last step repeated and the channel values are never used.
+            Xs, mask = fill_missing(Xs, np.zeros(X.shape[2]))
+        if mask is not None and self.early_stopping:
+            raise ValueError(
+                "early_stopping needs complete windows (its discriminative score compares "
+                f"whole windows), but X has {int(mask.size - mask.sum())} missing or padded "
+                "entries (NaN). Use early_stopping=False, or impute X first.")
         seed = seed_from_random_state(self.random_state)
         if warm:  # a new, still reproducible stream for each continuation
             seed = (seed + self.n_iter_) % (2**31 - 1)
@@ -484,6 +501,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                     else "a mixture of codes and target")
             with report_step(self.verbose, "conditional", what):
                 self.conditional_density_module_ = self._fit_conditional_density(Xs, y, seed)
+        self._group_length_counts = self._length_table(lengths, y) if padded else None
         # Stream for sample(random_state=None): successive calls differ, yet reproducibly.
         self._sample_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
         return self
@@ -611,6 +629,41 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             density = fit_target_code_mixture(codes, y[rows], **kw)
         return density.to(self.device_)
 
+    def _length_table(self, lengths, y):
+        """Counts of the window lengths 1..seq_len per class or target bin, one row per
+        group, so that :meth:`sample` given ``y`` draws lengths of windows like the ones
+        asked for; None without ``y`` or with the joint target mixture."""
+        if y is None or (self.target_type_ == "continuous" and self.target_bins is None):
+            return None
+        groups = (y if self.target_type_ == "classes"
+                  else np.searchsorted(self.target_bin_edges_, y, side="right"))
+        n_groups = (len(self.classes_) if self.target_type_ == "classes"
+                    else len(self.target_bin_edges_) + 1)
+        table = np.zeros((n_groups, self.seq_len_), dtype=np.intp)
+        np.add.at(table, (groups, lengths - 1), 1)
+        return table
+
+    def _sample_lengths(self, n_samples, seed, condition, lengths):
+        """Length of every sampled window, or None for complete windows: ``lengths`` as
+        given, else drawn from the lengths seen at fit (of the class or target bin asked
+        for, when there is one), else None when every training window was complete."""
+        if lengths is not None:
+            return lengths
+        if getattr(self, "length_counts_", None) is None:
+            return None
+        u = np.random.RandomState(seed).random_sample(n_samples)
+        table = self._group_length_counts
+        if condition is None or table is None:
+            groups, table = np.zeros(n_samples, dtype=np.intp), self.length_counts_[None]
+        else:
+            groups = condition
+        out = np.empty(n_samples, dtype=np.intp)
+        cdf = np.cumsum(table, axis=1) / table.sum(axis=1, keepdims=True)
+        for g in np.unique(groups):
+            rows = groups == g
+            out[rows] = np.searchsorted(cdf[g], u[rows], side="right") + 1
+        return np.minimum(out, self.seq_len_)
+
     def _check_sample_target(self, y, n_samples):
         """``sample``'s ``y`` as the condition tensor's values: class indices or targets."""
         if self.target_type_ is None:
@@ -681,18 +734,20 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         return draw
 
     def _generate(self, n_samples, seed, dtype, original_scale=False, condition=None,
-                  out=None):
+                  out=None, lengths=None):
         """Windows in the internal [0, 1] scale (or the original one), generated in chunks
         from one generator; ``condition`` (class indices or targets, one per window) draws
-        the codes from the conditional density. ``out``, when given, is filled and returned;
-        a memory-mapped one block by block, each block's pages released once written."""
+        the codes from the conditional density; ``lengths`` pads each window with NaN after
+        its length. ``out``, when given, is filled and returned; a memory-mapped one block
+        by block, each block's pages released once written."""
         draw = self._code_draws(seed, condition)
         decode = self._decode(dtype, original_scale)
         if out is None:
             out = np.empty((n_samples, self.seq_len_, self.n_features_in_), dtype=dtype)
         if not is_shared_memmap(out):
-            return map_chunks(decode, draw, out, self._chunk_size, n_jobs=self.n_jobs,
-                              device=self.device_)
+            out = map_chunks(decode, draw, out, self._chunk_size, n_jobs=self.n_jobs,
+                             device=self.device_)
+            return _pad_after(out, lengths)
         # Blocks are whole chunks, so every chunk draws the same codes as in one pass.
         block = self._chunk_size * CHUNKS_PER_BLOCK
         for start in range(0, n_samples, block):
@@ -700,6 +755,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             map_chunks(decode, lambda a, b, offset=start: draw(offset + a, offset + b),
                        out[start:stop], self._chunk_size, n_jobs=self.n_jobs,
                        device=self.device_)
+            _pad_after(out[start:stop], None if lengths is None else lengths[start:stop])
             release_pages(out, start, stop)
         return out
 
@@ -712,14 +768,17 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
         return decode
 
-    def _check_sample_args(self, n_samples, y):
-        """Validated ``n_samples`` and the condition of ``y`` (None without ``y``)."""
+    def _check_sample_args(self, n_samples, y, lengths=None):
+        """Validated ``n_samples``, the condition of ``y`` (None without ``y``) and
+        ``lengths`` (None when not given)."""
         check_is_fitted(self)
         n_samples = check_n_samples(n_samples)
         condition = None if y is None else self._check_sample_target(y, n_samples)
-        return n_samples, condition
+        if lengths is not None:
+            lengths = check_lengths(lengths, n_samples, self.seq_len_)
+        return n_samples, condition, lengths
 
-    def sample(self, n_samples=1, random_state=None, *, y=None, out=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None, lengths=None, out=None):
         """Generate new windows in the original scale and dtype.
 
         Parameters
@@ -736,6 +795,12 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             ``y``; labels must be among ``classes_``, targets within ``target_range_``.
             Codes are then drawn from the conditional density
             (``conditional_density_module_``) whatever ``latent_sampling``.
+        lengths : int or array-like of shape (n_samples,), default=None
+            Steps of each window, between 1 and ``seq_len_``; the steps after them are NaN
+            (padding, see :func:`sktsgen.utils.window_lengths`). None: complete windows
+            when every training window was complete; after a fit on windows of unequal
+            lengths, lengths drawn from those seen at fit (``length_counts_``; given
+            class labels or binned targets ``y``, from the windows of the class or bin).
         out : ndarray or numpy.memmap of shape (n_samples, seq_len, n_features), default=None
             Preallocated, writeable output in the dtype of the windows seen at fit, filled in
             place chunk by chunk and returned, so that no array of ``n_samples`` windows is
@@ -749,22 +814,25 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X_new : ndarray of shape (n_samples, seq_len, n_features)
-            Window ``i`` is of class (or for the target) ``y[i]``. ``out`` itself when given.
+            Window ``i`` is of class (or for the target) ``y[i]``; NaN after its length when
+            windows are of unequal lengths. ``out`` itself when given.
 
         See Also
         --------
         sample_iter : The same windows, yielded chunk by chunk.
         """
-        n_samples, condition = self._check_sample_args(n_samples, y)
+        n_samples, condition, lengths = self._check_sample_args(n_samples, y, lengths)
         if out is not None:
             out = check_out(out, (n_samples, self.seq_len_, self.n_features_in_),
                             self._fit_dtype)
         source = self._sample_rng if random_state is None else random_state
         seed = seed_from_random_state(source)
+        lengths = self._sample_lengths(n_samples, seed, condition, lengths)
         return self._generate(n_samples, seed, self._fit_dtype, original_scale=True,
-                              condition=condition, out=out)
+                              condition=condition, out=out, lengths=lengths)
 
-    def sample_iter(self, n_samples, *, chunk_size=None, random_state=None, y=None):
+    def sample_iter(self, n_samples, *, chunk_size=None, random_state=None, y=None,
+                    lengths=None):
         """Generate new windows chunk by chunk, for more windows than fit in memory.
 
         The chunks, concatenated, are bit for bit ``sample(n_samples, random_state, y=y)``:
@@ -785,6 +853,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or scalar, default=None
             As in :meth:`sample`: one class label or target per window, in all (not per
             chunk).
+        lengths : int or array-like of shape (n_samples,), default=None
+            As in :meth:`sample`, for all windows.
 
         Yields
         ------
@@ -804,14 +874,15 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         >>> [len(chunk) for chunk in gen.sample_iter(10, chunk_size=4, random_state=0)]
         [4, 4, 2]
         """
-        n_samples, condition = self._check_sample_args(n_samples, y)
+        n_samples, condition, lengths = self._check_sample_args(n_samples, y, lengths)
         chunk_size = check_n_samples(self._chunk_size if chunk_size is None else chunk_size,
                                      name="chunk_size")
         source = self._sample_rng if random_state is None else random_state
         seed = seed_from_random_state(source)
-        return self._iter_windows(n_samples, seed, condition, chunk_size)
+        lengths = self._sample_lengths(n_samples, seed, condition, lengths)
+        return self._iter_windows(n_samples, seed, condition, chunk_size, lengths)
 
-    def _iter_windows(self, n_samples, seed, condition, chunk_size):
+    def _iter_windows(self, n_samples, seed, condition, chunk_size, lengths=None):
         """Chunks of ``chunk_size`` windows in the original scale. Codes are drawn, and
         decoded, in whole chunks of ``_chunk_size`` (as :meth:`_generate` does); decoded
         windows beyond the yielded chunk wait for the next one."""
@@ -828,6 +899,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 fresh = map_chunks(decode, lambda a, b, offset=done: draw(offset + a, offset + b),
                                    np.empty((end - done, *shape), dtype=dtype), step,
                                    n_jobs=self.n_jobs, device=self.device_)
+                _pad_after(fresh, None if lengths is None else lengths[done:end])
                 ready = np.concatenate([ready, fresh]) if len(ready) else fresh
                 done = end
             chunk, ready = ready[:stop - start], ready[stop - start:]
@@ -840,18 +912,26 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
             With ``allow_nan=True`` NaN marks missing values, filled as in :meth:`fit`.
+            Windows of unequal lengths (NaN padding, or a list of 2-D arrays padded to
+            ``seq_len_``) are accepted whatever ``allow_nan``.
 
         Returns
         -------
         H : ndarray of shape (n_samples, seq_len, hidden_size_)
-            In X's dtype; 2-D ``(n_samples, hidden_size_)`` for 2-D input.
+            In X's dtype, NaN after each window's length; 2-D ``(n_samples,
+            hidden_size_)`` for 2-D input.
         """
         ndim = _ndim(X)
-        X = validate_windows(self, X, reset=False, allow_nan=self.allow_nan)
+        X = validate_windows(self, X, reset=False, allow_nan=self.allow_nan,
+                             allow_padding=True)
+        lengths = window_lengths(X)
+        padded = bool((lengths < X.shape[1]).any())
         Xs = self.scaler_.transform(X)
-        if self.allow_nan:
-            Xs, _ = fill_missing(Xs, self._channel_fill)
+        if self.allow_nan or padded:
+            Xs, _ = fill_missing(Xs, getattr(self, "_channel_fill", None)
+                                 if self.allow_nan else np.zeros(X.shape[2]))
         H = self._run(self.module_.encoder, Xs, X.dtype, self.hidden_size_)
+        _pad_after(H, lengths if padded else None)
         return H[:, 0, :] if ndim == 2 else H
 
     def inverse_transform(self, H):
@@ -860,7 +940,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         H : array-like of shape (n_samples, seq_len, hidden_size_) or (n_samples, hidden_size_)
-            Codes, e.g. from :meth:`transform`; any sequence length.
+            Codes, e.g. from :meth:`transform`; any sequence length. Codes padded with NaN
+            after a window's length (as :meth:`transform` returns them for windows of
+            unequal lengths) give windows padded the same way.
 
         Returns
         -------
@@ -869,13 +951,24 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         ndim = _ndim(H)
-        H = check_windows(H, input_name="H")
+        H = check_windows(H, input_name="H", allow_nan=True)
+        lengths = window_lengths(H)
+        if np.isnan(H).any():
+            inside = np.isnan(H).any(axis=2) & (np.arange(H.shape[1]) < lengths[:, None])
+            if inside.any() or (lengths == 0).any():
+                raise ValueError(
+                    "H contains NaN on a window's own steps: only padding (steps at the end "
+                    "of a window that are NaN on every unit) is accepted.")
+            H = np.where(np.isnan(H), 0, H).astype(H.dtype, copy=False)
+        else:
+            lengths = None
         if H.shape[2] != self.hidden_size_:
             raise ValueError(
                 f"H has {H.shape[2]} latent units, but this AvatarGenerator has "
                 f"hidden_size_={self.hidden_size_}."
             )
         X = self._run(self._decode(H.dtype, original_scale=True), H, H.dtype, self.n_features_in_)
+        _pad_after(X, lengths)
         return X[:, 0, :] if ndim == 2 else X
 
     def _run(self, fn, A, dtype, width):
@@ -920,3 +1013,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         d = discriminative_score(real, synth, n_iter=self.score_n_iter,
                                  device=str(self.device_), random_state=seed)
         return 1.0 - 2.0 * float(d)
+
+
+def _pad_after(X, lengths):
+    """Set the steps of each window after its length to NaN, in place; ``X`` back."""
+    if lengths is not None:
+        X[np.arange(X.shape[1])[None, :] >= np.asarray(lengths)[:, None]] = np.nan
+    return X

@@ -12,15 +12,17 @@ from sklearn.utils.validation import check_array
 from ._validation import FLOAT_DTYPES
 
 
-def _is_ragged(X):
-    """Whether ``X`` is a list or tuple of 2-D array-likes that differ in length."""
+def _is_ragged(X, seq_len=None):
+    """Whether ``X`` is a list or tuple of 2-D array-likes that differ in length (or, given
+    ``seq_len``, are all shorter than it)."""
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
     try:
         lengths = {len(x) for x in X}
     except TypeError:
         return False
-    return len(lengths) > 1 and all(np.ndim(x) == 2 for x in X)
+    short = seq_len is not None and max(lengths) < seq_len
+    return (len(lengths) > 1 or short) and all(np.ndim(x) == 2 for x in X)
 
 
 def pad_windows(windows, *, length=None, dtype=None):

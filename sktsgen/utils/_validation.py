@@ -16,6 +16,10 @@ def _ndim(X):
         return 2
     if isinstance(X, np.ndarray) or hasattr(X, "iloc"):
         return X.ndim
+    from ._lengths import _is_ragged
+
+    if _is_ragged(X):  # windows of unequal lengths, to be padded into one 3-D array
+        return 3
     return np.asarray(X).ndim
 
 
@@ -145,7 +149,8 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
         check_is_fitted(estimator)
     from ._lengths import _is_ragged, pad_windows
 
-    if _is_ragged(X):
+    fitted = None if reset else getattr(estimator, "seq_len_", None)
+    if _is_ragged(X, None if not allow_padding else fitted):
         if not allow_padding:
             raise ValueError(
                 f"X is a list of windows of unequal lengths, which "
@@ -154,7 +159,6 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
                 "sktsgen.datasets.load_ts(pad='last') or sktsgen.utils.pad_windows and fill "
                 "the padding.")
         # After fit, pad to the fitted length so that a list can be scored as it comes.
-        fitted = None if reset else getattr(estimator, "seq_len_", None)
         longest = max(len(x) for x in X)
         X = pad_windows(X, length=fitted if fitted is not None and fitted >= longest else None)
         copy = False
@@ -165,7 +169,7 @@ def validate_windows(estimator, X, *, reset, ensure_min_samples=1, y=None, copy=
             _check_padding(X, allow_nan)
     except ValueError as exc:
         has_param = "allow_nan" in estimator.get_params(deep=False)
-        if allow_nan or "NaN" not in str(exc) or not has_param:
+        if allow_nan or "NaN" not in str(exc) or "is empty" in str(exc) or not has_param:
             raise
         raise ValueError(
             f"{exc} {type(estimator).__name__} accepts missing values (NaN) with "
@@ -201,8 +205,8 @@ def _check_padding(X, allow_nan):
     lengths = window_lengths(X)
     if (lengths == 0).any():
         i = int(np.argmin(lengths))
-        raise ValueError(f"Window {i} of X is empty (no observed value on any step or "
-                         "channel); every window needs at least one observed step.")
+        raise ValueError(f"Window {i} of X is empty (NaN on every step and channel); every "
+                         "window needs at least one observed step.")
     if allow_nan:
         return
     inside = np.isnan(X).any(axis=2) & padding_mask(lengths, X.shape[1])
