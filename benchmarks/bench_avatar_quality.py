@@ -24,6 +24,9 @@ from benchmarks._report import command_line, machine_line, write_section
 from sktsgen.generation import AvatarGenerator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Scores and fit information of every fit (small JSON files, kept with the repository so that
+# the table can be rebuilt; the samples themselves stay in --cache).
+RESULTS = Path(__file__).resolve().parent / "results" / "avatar_quality"
 
 # name -> (parameters, description). "paper" is the authors' setting (their code's uniform
 # prior; hidden size = n_features, 4 layers, 8000 iterations per stage, i.i.d. prior,
@@ -124,14 +127,13 @@ def fit_and_sample(name, config, X, args):
     return samples, info
 
 
-def scores(name, config, X, samples, args):
+def scores(name, config, X, samples, args, info=None):
     """Discriminative and predictive scores over ``n_repeats`` seeds, cached beside samples."""
     from sklearn.utils import Bunch
 
     from sktsgen.metrics import discriminative_score, predictive_score, repeat_metric
 
-    path = (Path(args.cache)
-            / f"{name}-{config}-{args.n_iter or 'full'}-{args.seed}-metrics{args.n_repeats}.json")
+    path = metrics_path(name, config, args)
     if path.exists() and not args.refit:
         saved = json.loads(path.read_text())
         return Bunch(**saved["disc"]), Bunch(**saved["pred"])
@@ -140,8 +142,44 @@ def scores(name, config, X, samples, args):
         b = repeat_metric(metric, X, samples, n_repeats=args.n_repeats, random_state=args.seed)
         out.append({"mean": float(b.mean), "std": float(b.std), "median": float(b.median),
                     "scores": [float(v) for v in b.scores]})
-    path.write_text(json.dumps({"disc": out[0], "pred": out[1]}))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"disc": out[0], "pred": out[1], "info": info}))
     return Bunch(**out[0]), Bunch(**out[1])
+
+
+def metrics_path(name, config, args):
+    return RESULTS / f"{name}-{config}-{args.n_iter or 'full'}-{args.seed}-metrics{args.n_repeats}.json"
+
+
+def saved_run(name, config, args):
+    """Scores and fit information of a run already measured, or None."""
+    path = metrics_path(name, config, args)
+    if args.refit or not path.exists():
+        return None
+    from sklearn.utils import Bunch
+
+    saved = json.loads(path.read_text())
+    if "info" not in saved:
+        return None
+    return saved["info"], Bunch(**saved["disc"]), Bunch(**saved["pred"])
+
+
+def kept_rows(measured):
+    """AVATAR rows of the current avatar-quality table whose (data, configuration) is not in
+    ``measured``, as they are."""
+    import re
+
+    from benchmarks._report import DOC
+
+    text = DOC.read_text() if DOC.exists() else ""
+    section = re.search(r"<!-- BEGIN avatar-quality -->(.*?)<!-- END avatar-quality -->",
+                        text, re.DOTALL)
+    rows = []
+    for line in (section.group(1) if section else "").splitlines():
+        m = re.match(r"\| (\w+) \| AVATAR `([\w-]+)`", line)
+        if m and (m.group(1), m.group(2)) not in measured:
+            rows.append(line)
+    return rows
 
 
 def fmt(b):
@@ -183,6 +221,9 @@ def main():
     ap.add_argument("--verbose", type=int, default=0)
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     ap.add_argument("--note", default="", help="free text added under the table")
+    ap.add_argument("--keep-rows", action="store_true",
+                    help="keep the AVATAR rows of the current table that this command does "
+                         "not measure (after the measured ones)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -192,6 +233,10 @@ def main():
         for config in args.configs:
             for seed in range(args.seed, args.seed + args.fit_seeds):
                 run = argparse.Namespace(**{**vars(args), "seed": seed})
+                saved = saved_run(name, config, run)
+                if saved is not None:
+                    rows.append((name, config, *saved))
+                    continue
                 if args.cached_only and not cache_path(name, config, run).exists():
                     continue
                 samples, info = fit_and_sample(name, config, X, run)
@@ -199,7 +244,7 @@ def main():
                       f"{json.dumps(info['final_losses'])}", flush=True)
                 if args.fit_only:
                     continue
-                disc, pred = scores(name, config, X, samples, run)
+                disc, pred = scores(name, config, X, samples, run, info)
                 print(f"  discriminative {fmt(disc)}  predictive {fmt(pred)}", flush=True)
                 rows.append((name, config, info, disc, pred))
     if args.write and rows:
@@ -233,6 +278,8 @@ def report(rows, args):
         lines.append(f"| {name} | AVATAR `{config}` ({it} it./stage{seeds}) | "
                      f"{fmt_seeds([r[1] for r in runs])} | {fmt_seeds([r[2] for r in runs])} | "
                      f"{fit_min:.1f} min |")
+    kept = kept_rows({(name, config) for name, config in order}) if args.keep_rows else []
+    lines += kept
     for model, scores in PUBLISHED.items():
         for name in sorted({r[0] for r in rows}):
             d, p = scores[name]
@@ -240,7 +287,8 @@ def report(rows, args):
     if args.note:
         lines += ["", args.note]
     lines += ["", "Configurations:", ""]
-    for config in sorted({r[1] for r in rows}):
+    kept_configs = {line.split("`")[1] for line in kept}
+    for config in sorted({r[1] for r in rows} | kept_configs):
         lines.append(f"- `{config}`: {CONFIGS[config][1]}; parameters "
                      f"`{json.dumps(CONFIGS[config][0])}`")
     return "\n".join(lines)
