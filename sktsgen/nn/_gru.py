@@ -34,13 +34,41 @@ class GRUHead(nn.Module):
                           dropout=dropout if num_layers > 1 else 0.0)
         self.out = nn.Linear(hidden_size, n_outputs)
 
-    def forward(self, x):
-        """``x``: (batch, seq_len, n_features) -> (batch, n_outputs)."""
+    def forward(self, x, lengths=None):
+        """``x``: (batch, seq_len, n_features) -> (batch, n_outputs).
+
+        ``lengths`` (int tensor or array of shape (batch,), values in [1, seq_len], or None
+        for complete windows): window ``i`` is read on its first ``lengths[i]`` steps only,
+        and its output is the linear layer on the hidden state at its own last step. The
+        steps after it must be finite (their values play no part). Since the GRU runs
+        forward in time, the output equals that of ``x[i:i + 1, :lengths[i]]``: exactly so
+        at inference on a CPU, to rounding when training (packed sequences).
+        """
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths).to("cpu", torch.int64)
+            if bool((lengths == x.shape[1]).all()):
+                lengths = None  # complete windows take the unpacked path, bit for bit
         if inference_on_cpu(self):  # about twice as fast as nn.GRU's kernel; see _fast_gru
-            last = half_state_stack(x, gru_layers(self.gru))[-1]
-            return half_state_linear(self.out, last)[:, : x.shape[0]].t()
-        _, h = self.gru(x)
+            if lengths is None:
+                return self._fast_forward(x)
+            # One pass per length on the windows' own steps: as exact as cropped windows,
+            # since a window's numbers do not depend on its batch (see with_ones_row).
+            out = x.new_empty(x.shape[0], self.out.out_features)
+            for n in torch.unique(lengths).tolist():
+                rows = torch.nonzero(lengths == n)[:, 0].to(x.device)
+                out[rows] = self._fast_forward(x[rows, :n])
+            return out
+        if lengths is None:
+            _, h = self.gru(x)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                       enforce_sorted=False)
+            _, h = self.gru(packed)  # h in the batch's own order, at each window's last step
         return self.out(h[-1])
+
+    def _fast_forward(self, x):
+        last = half_state_stack(x, gru_layers(self.gru))[-1]
+        return half_state_linear(self.out, last)[:, : x.shape[0]].t()
 
 
 class GRUStepHead(nn.Module):
