@@ -270,7 +270,9 @@ class BaseWindowOverSampler(BaseOverSampler):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features), \
+or list of array-like of shape (len_i, n_features)
+            Windows; see :meth:`fit_resample`.
         y : array-like of shape (n_samples,)
 
         Returns
