@@ -46,18 +46,22 @@ class GRUHead(nn.Module):
         """
         if lengths is not None:
             lengths = torch.as_tensor(lengths).to("cpu", torch.int64)
+            if lengths.shape != (x.shape[0],) or not bool(
+                    ((lengths >= 1) & (lengths <= x.shape[1])).all()):
+                raise ValueError(f"lengths must hold one int in [1, {x.shape[1]}] per window "
+                                 f"({x.shape[0]}), got {lengths.tolist()}.")
             if bool((lengths == x.shape[1]).all()):
                 lengths = None  # complete windows take the unpacked path, bit for bit
         if inference_on_cpu(self):  # about twice as fast as nn.GRU's kernel; see _fast_gru
-            if lengths is None:
-                return self._fast_forward(x)
-            # One pass per length on the windows' own steps: as exact as cropped windows,
-            # since a window's numbers do not depend on its batch (see with_ones_row).
-            out = x.new_empty(x.shape[0], self.out.out_features)
-            for n in torch.unique(lengths).tolist():
-                rows = torch.nonzero(lengths == n)[:, 0].to(x.device)
-                out[rows] = self._fast_forward(x[rows, :n])
-            return out
+            states = half_state_stack(x, gru_layers(self.gru))
+            n = x.shape[0]
+            last = states[-1]
+            if lengths is not None:
+                # Each window's state at its own last step: that of the window cropped to its
+                # steps, bit for bit (a step's arithmetic has the same shapes either way).
+                last = last.clone()
+                last[:, :n] = states[lengths - 1, :, torch.arange(n)].t()
+            return half_state_linear(self.out, last)[:, :n].t()
         if lengths is None:
             _, h = self.gru(x)
         else:
@@ -65,10 +69,6 @@ class GRUHead(nn.Module):
                                                        enforce_sorted=False)
             _, h = self.gru(packed)  # h in the batch's own order, at each window's last step
         return self.out(h[-1])
-
-    def _fast_forward(self, x):
-        last = half_state_stack(x, gru_layers(self.gru))[-1]
-        return half_state_linear(self.out, last)[:, : x.shape[0]].t()
 
 
 class GRUStepHead(nn.Module):

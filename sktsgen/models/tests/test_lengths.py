@@ -31,9 +31,13 @@ def _head_and_batch(seed=0):
     return head, x, lengths
 
 
-def test_head_reads_each_window_up_to_its_own_last_step_exactly_at_inference():
-    head, x, lengths = _head_and_batch()
-    head.eval()
+@pytest.mark.parametrize(("num_layers", "seq_len", "n"), [(2, 9, 40), (1, 30, 70), (3, 5, 33)])
+def test_head_reads_each_window_up_to_its_own_last_step_exactly_at_inference(
+        num_layers, seq_len, n):
+    torch.manual_seed(0)
+    head = GRUHead(3, 7, num_layers=num_layers, n_outputs=2).eval()
+    x = torch.randn(n, seq_len, 3, generator=make_generator(0))
+    lengths = torch.randint(1, seq_len + 1, (n,), generator=make_generator(1))
     with torch.no_grad():
         out = head(x, lengths=lengths)
         for i in range(x.shape[0]):
@@ -65,6 +69,13 @@ def test_head_full_lengths_are_the_unpadded_path_bit_for_bit(train):
         full = torch.full((x.shape[0],), x.shape[1])
         assert torch.equal(head(x, lengths=full), head(x))
         assert torch.equal(head(x, lengths=None), head(x))
+
+
+def test_head_rejects_lengths_out_of_range():
+    head, x, lengths = _head_and_batch()
+    for bad in (torch.zeros(40, dtype=torch.long), lengths + 1, lengths[:5]):
+        with pytest.raises(ValueError, match="lengths must hold one int"):
+            head(x, lengths=bad)
 
 
 def test_train_supervised_with_full_lengths_is_bit_for_bit_without():
