@@ -200,3 +200,28 @@ def test_gru_layer_on_cuda_matches_cpu():
     gpu = [xg.grad] + [p.grad for p in gpu_layer.parameters()]
     for a, b in zip(cpu, gpu):
         torch.testing.assert_close(b.cpu(), a)
+
+
+def test_windows_of_unequal_lengths_on_cuda():
+    from sktsgen.utils import pad_windows, window_lengths
+
+    rng = np.random.default_rng(0)
+    windows = [rng.normal(size=(rng.integers(3, 9), 3)) for _ in range(48)]
+    y = np.array([w[:, 0].mean() > 0 for w in windows]).astype(int)
+    clf = GRUClassifier(device="cuda", early_stopping=True, **GRU).fit(windows, y)
+    assert_on(clf, "cuda")
+    proba = clf.predict_proba(windows)  # packed sequences on the GPU
+    clf.module_.to("cpu")
+    clf.device_ = torch.device("cpu")
+    # The CPU reads each window cropped to its own steps; cuDNN may use TF32.
+    np.testing.assert_allclose(proba, clf.predict_proba(windows), atol=2e-3)
+    X = pad_windows(windows)
+    sampler = LatentAdversarialSampler(device="cuda", **SAMPLER)
+    X_res, _ = sampler.fit_resample(X, y)
+    np.testing.assert_array_equal(window_lengths(X_res),
+                                  window_lengths(X)[sampler.sample_indices_])
+    y_reg = y + rng.normal(size=48)
+    threshold = float(np.quantile(y_reg, 0.8))
+    aug = LatentAdversarialSampler(minority_threshold=threshold, **SAMPLER)
+    reg = GRURegressor(device="cuda", **GRU, augmenter=aug).fit(X, y_reg)
+    assert np.isfinite(reg.predict(windows)).all()

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..nn import GRUHead
 from ..preprocessing import WindowMinMaxScaler
 from ..training._supervised import train_supervised
+from ..utils._lengths import fill_padding, window_lengths
 from ..utils._torch import (
     TorchPickleMixin,
     make_generator,
@@ -78,8 +79,12 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
-            Windows (2-D input is read as windows of length 1).
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features), \
+or list of array-like of shape (len_i, n_features)
+            Windows (2-D input is read as windows of length 1). Windows of unequal lengths
+            come as one array padded with NaN at the end (the padding: trailing steps NaN on
+            every channel, see :func:`sktsgen.utils.window_lengths`) or as a list of 2-D
+            arrays, padded so; ``seq_len_`` is then the longest window's length.
         y : array-like of shape (n_samples,)
 
         Returns
@@ -96,10 +101,12 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         :func:`sktsgen.training._supervised.train_supervised`: it sees the tensors the module
         sees, windows scaled by ``scaler_`` and targets encoded by this estimator
         (standardised floats for the regressor, int64 class codes for the classifier), and
-        the batch's rows among the training windows. ``augmenter`` uses the same hook.
+        the batch's rows among the training windows. ``augmenter`` uses the same hook. The
+        padding of shorter windows reaches it filled with their last step, and the network
+        reads each window's own steps only, whatever the hook does to the padding.
         """
         warm = self.warm_start and hasattr(self, "module_")
-        X = validate_windows(self, X, reset=not warm)
+        X = validate_windows(self, X, reset=not warm, allow_padding=True)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -109,12 +116,19 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         device = resolve_device(self.device)
         seed = seed_from_random_state(self.random_state)
         if not warm:
-            self.scaler_ = WindowMinMaxScaler().fit(X)
-        Xt = to_tensor(self.scaler_.transform(X), device)
+            self.scaler_ = WindowMinMaxScaler().fit(X)  # NaN-aware: padding is left out
+        lengths = self._lengths(X)
+        Xt = to_tensor(self._scaled(X, lengths), device)
         yt = torch.as_tensor(target, device=device)
+        lt = None if lengths is None else torch.as_tensor(lengths, device=device)
         train_idx, val_idx = self._split(X.shape[0], seed)
-        validation = None if val_idx is None else (Xt[val_idx], yt[val_idx])
+        validation = None if val_idx is None else (
+            Xt[val_idx], yt[val_idx], None if lt is None else lt[val_idx])
         rows = train_idx if isinstance(train_idx, slice) else train_idx.numpy()
+        if lengths is not None:
+            # The augmenter learns from, and perturbs, windows whose padding repeats their
+            # last step; the network reads each window's own steps only.
+            X = fill_padding(X, lengths)
         perturber = self._fit_batch_augmenter(X[rows], y[rows], augment, device, seed)
         if perturber is not None:
             augment = perturber
@@ -135,6 +149,7 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
                 generator=make_generator(seed), optimizer=getattr(self, "optimizer_", None),
                 learning_rate=self.learning_rate, validation=validation,
                 n_iter_no_change=self.n_iter_no_change, tol=self.tol, augment=augment,
+                lengths=None if lt is None else lt[train_idx],
                 verbose=self.verbose, desc=type(self).__name__,
             )
         self.device_ = device
@@ -178,11 +193,24 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         perm = np.random.RandomState(seed).permutation(n_samples)
         return torch.as_tensor(perm[n_val:]), torch.as_tensor(perm[:n_val])
 
+    @staticmethod
+    def _lengths(X):
+        """Each window's own steps, or None when every window is complete."""
+        lengths = window_lengths(X)
+        return None if (lengths == X.shape[1]).all() else lengths
+
+    def _scaled(self, X, lengths):
+        """Scaled windows, the padding of shorter windows filled with their last step (any
+        finite value would do: the network does not read it)."""
+        Xs = self.scaler_.transform(X)
+        return Xs if lengths is None else fill_padding(Xs, lengths)
+
     def _forward(self, X):
         """Raw network outputs for windows ``X``, as a float64 array (chunked, no gradients)."""
         check_is_fitted(self, "module_")
-        X = validate_windows(self, X, reset=False)
-        Xs = self.scaler_.transform(X)
+        X = validate_windows(self, X, reset=False, allow_padding=True)
+        lengths = self._lengths(X)
+        Xs = self._scaled(X, lengths)
         self.module_.eval()
         outs = []
         # One torch thread, as in training: a second one gains little on these small GRUs
@@ -190,7 +218,8 @@ class _BaseGRUModel(TorchPickleMixin, BaseEstimator):
         with torch.no_grad(), torch_threads(1, self.device_):
             for start in range(0, Xs.shape[0], _PREDICT_CHUNK):
                 xb = to_tensor(Xs[start:start + _PREDICT_CHUNK], self.device_)
-                outs.append(self.module_(xb).double().cpu().numpy())
+                lb = None if lengths is None else lengths[start:start + _PREDICT_CHUNK]
+                outs.append(self.module_(xb, lengths=lb).double().cpu().numpy())
         return np.concatenate(outs, axis=0)
 
     def __sklearn_tags__(self):
@@ -206,6 +235,11 @@ class GRURegressor(RegressorMixin, _BaseGRUModel):
     value. Windows are min-max scaled per channel and ``y`` is standardised inside; predictions
     come back in ``y``'s scale. Trained with mean squared error and Adam on shuffled
     mini-batches for ``max_iter`` epochs, optionally stopping early on a held-out fraction.
+
+    Windows of unequal lengths, padded with NaN at the end (see
+    :func:`sktsgen.utils.pad_windows`) or given as a list of 2-D arrays, are read on their
+    own steps: the GRU runs over packed sequences and the linear layer reads each window's
+    hidden state at its own last step, so the padding plays no part in fit or predict.
 
     Parameters
     ----------
@@ -245,7 +279,10 @@ class GRURegressor(RegressorMixin, _BaseGRUModel):
         it. Nothing is added to the data: put a sampler (e.g. duplication) before the model
         in an imblearn ``Pipeline`` for that. Runs on this model's ``device``; when the
         augmenter's ``random_state`` is None, this model's seeds it. Every ``fit`` trains a
-        new clone, with ``warm_start`` too. See ``docs/over_sampling.md``.
+        new clone, with ``warm_start`` too. Windows of unequal lengths are supported: the
+        augmenter learns from, and perturbs, the windows with their padding filled by
+        repeating their last step, and the model still reads each window's own steps only.
+        See ``docs/over_sampling.md``.
 
     Attributes
     ----------
@@ -316,7 +353,11 @@ class GRURegressor(RegressorMixin, _BaseGRUModel):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features), \
+or list of array-like of shape (len_i, n_features)
+            Windows of ``seq_len_`` steps; shorter windows padded with NaN at the end, or a
+            list of windows of unequal lengths (padded to ``seq_len_``). Each window is
+            read on its own steps only.
 
         Returns
         -------
@@ -329,7 +370,9 @@ class GRUClassifier(ClassifierMixin, _BaseGRUModel):
     """GRU classification on windows (2 layers of 15 units by default).
 
     Same network and training as :class:`GRURegressor`, with one logit per class and the
-    cross-entropy loss. Labels may be any hashable values (ints, strings).
+    cross-entropy loss. Labels may be any hashable values (ints, strings). Windows of
+    unequal lengths (NaN-padded, or a list of 2-D arrays) are read on their own steps, as
+    in :class:`GRURegressor`.
 
     Parameters
     ----------
@@ -420,7 +463,11 @@ class GRUClassifier(ClassifierMixin, _BaseGRUModel):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features), \
+or list of array-like of shape (len_i, n_features)
+            Windows of ``seq_len_`` steps; shorter windows padded with NaN at the end, or a
+            list of windows of unequal lengths (padded to ``seq_len_``). Each window is
+            read on its own steps only.
 
         Returns
         -------
@@ -437,7 +484,11 @@ class GRUClassifier(ClassifierMixin, _BaseGRUModel):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features), \
+or list of array-like of shape (len_i, n_features)
+            Windows of ``seq_len_`` steps; shorter windows padded with NaN at the end, or a
+            list of windows of unequal lengths (padded to ``seq_len_``). Each window is
+            read on its own steps only.
 
         Returns
         -------

@@ -34,12 +34,40 @@ class GRUHead(nn.Module):
                           dropout=dropout if num_layers > 1 else 0.0)
         self.out = nn.Linear(hidden_size, n_outputs)
 
-    def forward(self, x):
-        """``x``: (batch, seq_len, n_features) -> (batch, n_outputs)."""
+    def forward(self, x, lengths=None):
+        """``x``: (batch, seq_len, n_features) -> (batch, n_outputs).
+
+        ``lengths`` (int tensor or array of shape (batch,), values in [1, seq_len], or None
+        for complete windows): window ``i`` is read on its first ``lengths[i]`` steps only,
+        and its output is the linear layer on the hidden state at its own last step. The
+        steps after it must be finite (their values play no part). Since the GRU runs
+        forward in time, the output equals that of ``x[i:i + 1, :lengths[i]]``: exactly so
+        at inference on a CPU, to rounding when training (packed sequences).
+        """
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths).to("cpu", torch.int64)
+            if lengths.shape != (x.shape[0],) or not bool(
+                    ((lengths >= 1) & (lengths <= x.shape[1])).all()):
+                raise ValueError(f"lengths must hold one int in [1, {x.shape[1]}] per window "
+                                 f"({x.shape[0]}), got {lengths.tolist()}.")
+            if bool((lengths == x.shape[1]).all()):
+                lengths = None  # complete windows take the unpacked path, bit for bit
         if inference_on_cpu(self):  # about twice as fast as nn.GRU's kernel; see _fast_gru
-            last = half_state_stack(x, gru_layers(self.gru))[-1]
-            return half_state_linear(self.out, last)[:, : x.shape[0]].t()
-        _, h = self.gru(x)
+            states = half_state_stack(x, gru_layers(self.gru))
+            n = x.shape[0]
+            last = states[-1]
+            if lengths is not None:
+                # Each window's state at its own last step: that of the window cropped to its
+                # steps, bit for bit (a step's arithmetic has the same shapes either way).
+                last = last.clone()
+                last[:, :n] = states[lengths - 1, :, torch.arange(n)].t()
+            return half_state_linear(self.out, last)[:, :n].t()
+        if lengths is None:
+            _, h = self.gru(x)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                       enforce_sorted=False)
+            _, h = self.gru(packed)  # h in the batch's own order, at each window's last step
         return self.out(h[-1])
 
 

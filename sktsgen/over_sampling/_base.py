@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ..metrics._imbalanced_regression import rare_target_mask
+from ..utils._lengths import _is_ragged, fill_padding, padding_mask, window_lengths
 from ..utils._validation import _ndim, check_target, validate_windows
 
 # Docstring piece shared by the augmenters: their common parameters, in numpydoc form.
@@ -128,6 +129,15 @@ class BaseWindowOverSampler(BaseOverSampler):
     ``(n, d)`` is read as windows of length 1, with a ``UserWarning`` naming
     :func:`sktsgen.utils.sliding_windows` (one long series is the likelier meaning), and
     returned 2-D.
+
+    Windows of unequal lengths are accepted by every sampler: one array padded with NaN at
+    the end (a window's padding is its trailing steps that are NaN on every channel, see
+    :func:`sktsgen.utils.window_lengths`), or a list of 2-D arrays, which is padded so
+    (:func:`sktsgen.utils.pad_windows`) and comes back as one padded array. The hooks
+    receive the windows with each window's padding filled by repeating its last step, so
+    that every method works on them unchanged; each new window must be complete there, and
+    then takes its source window's length (NaN after it); the original windows come back
+    unchanged, padding included.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -171,7 +181,8 @@ class BaseWindowOverSampler(BaseOverSampler):
         Returns ``X`` (3-D float), ``y`` (1-D), the rare mask (regression) or None, and
         whether ``y`` was one-vs-all encoded. Sets ``task_`` and ``sampling_strategy_``.
         """
-        X = validate_windows(self, X, reset=True, warn_2d=True, allow_nan=self._accepts_nan())
+        X = validate_windows(self, X, reset=True, warn_2d=True, allow_nan=self._accepts_nan(),
+                             allow_padding=True)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -259,7 +270,9 @@ class BaseWindowOverSampler(BaseOverSampler):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features), \
+or list of array-like of shape (len_i, n_features)
+            Windows; see :meth:`fit_resample`.
         y : array-like of shape (n_samples,)
 
         Returns
@@ -275,8 +288,11 @@ class BaseWindowOverSampler(BaseOverSampler):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features)
-            Windows. 2-D input is read as windows of length 1 and returned 2-D.
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, n_features), \
+or list of array-like of shape (len_i, n_features)
+            Windows. 2-D input is read as windows of length 1 and returned 2-D. Windows of
+            unequal lengths: padded with NaN at the end, or a list of 2-D arrays (returned
+            as one NaN-padded array); each new window has its source window's length.
         y : array-like of shape (n_samples,)
             Class labels, or regression targets when ``minority_threshold`` is set.
 
@@ -288,8 +304,10 @@ class BaseWindowOverSampler(BaseOverSampler):
             Each new window keeps its source window's target, unless the sampler makes new
             targets (e.g. :class:`WindowSMOTE` in regression).
         """
-        arrays = ArraysTransformer(X, y)
-        was_2d = _ndim(X) == 2
+        ragged = _is_ragged(X)
+        # A ragged list comes back as one padded array, not as a list.
+        arrays = ArraysTransformer(np.empty(0) if ragged else X, y)
+        was_2d = not ragged and _ndim(X) == 2
         X, y, rare, binarize_y = self._check_X_y(X, y)
         X_res, y_res = self._fit_resample(X, y, rare)
         if was_2d:
@@ -312,14 +330,18 @@ class BaseWindowOverSampler(BaseOverSampler):
 
     def _fit_resample(self, X, y, rare=None):
         random_state = check_random_state(self.random_state)
+        lengths = window_lengths(X)
+        padded = bool((lengths < X.shape[1]).any())
+        # The hooks see shorter windows with their last step repeated over the padding.
+        X_hooks = fill_padding(X, lengths) if padded else X
         # Fit before drawing sources, so that a learned augmenter does not depend on how
         # many windows are asked for.
-        self._fit_augmenter(X, y, rare, random_state)
+        self._fit_augmenter(X_hooks, y, rare, random_state)
         source = self._source_indices(y, rare, random_state)
         self.sample_indices_ = np.concatenate([np.arange(X.shape[0]), source])
         if source.shape[0] == 0:
             return X.copy(), y.copy()
-        X_new, y_new = self._augment_indices(X, y, source, random_state)
+        X_new, y_new = self._augment_indices(X_hooks, y, source, random_state)
         X_new, y_new = np.asarray(X_new), np.asarray(y_new)
         expected = (source.shape[0],) + X.shape[1:]
         hook = ("_augment_indices" if type(self)._augment_indices
@@ -342,7 +364,13 @@ class BaseWindowOverSampler(BaseOverSampler):
             raise RuntimeError(
                 f"{type(self).__name__} produced non-finite targets (NaN or inf)."
             )
-        X_res = np.concatenate([X, X_new.astype(X.dtype, copy=False)], axis=0)
+        X_new = X_new.astype(X.dtype, copy=False)
+        if padded:
+            # Each new window ends where its source does (np.where: the hook's array may be
+            # read-only or shared).
+            own = padding_mask(lengths[source], X.shape[1])[:, :, None]
+            X_new = np.where(own, X_new, np.nan).astype(X.dtype, copy=False)
+        X_res = np.concatenate([X, X_new], axis=0)
         return X_res, np.concatenate([y, y_new])
 
     def __sklearn_tags__(self):

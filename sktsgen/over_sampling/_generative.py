@@ -19,7 +19,10 @@ class GenerativeWindowOverSampler(BaseWindowOverSampler):
     labels or targets of source windows picked uniformly with replacement from each class to
     over-sample (or from the rare windows). The new windows are not copies or perturbations
     of the sources: they decode fresh codes drawn from the generator's density for that
-    class (or for that target), and keep the label or target they were drawn for.
+    class (or for that target), and keep the label or target they were drawn for. Windows
+    of unequal lengths (NaN-padded) are handled by the base class: the generator is fitted
+    on the windows with their padding filled by their last step, and each new window is cut
+    to its source window's length (NaN after it).
 
     The default generator, :class:`~sktsgen.generation.AvatarGenerator`, conditions its
     code density after an unconditional training: one Gaussian mixture per class, shrunk

@@ -258,6 +258,12 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
     ``GRURegressor(augmenter=LatentAdversarialSampler(...))``: the windows it targets are
     then perturbed in every batch, against the model being trained.
 
+    Windows of unequal lengths (NaN-padded, or a list of 2-D arrays): the autoencoder, the
+    predictor and the perturbation see every window with its padding filled by its last
+    step, over the full ``seq_len``; each new window keeps its source's length (see
+    :class:`BaseWindowOverSampler`). As a model's ``augmenter`` the same filled windows are
+    perturbed, and the model reads each window's own steps only.
+
     Examples
     --------
     >>> import numpy as np

@@ -32,7 +32,10 @@ class WindowSMOTE(BaseWindowOverSampler):
     Distances are Euclidean between the flattened windows after dividing each channel by its
     standard deviation over all windows and steps (``channel_std_``; a constant channel is
     left as it is), so that a channel with large values does not decide the neighbours
-    alone. The interpolation itself is in the original scale and dtype.
+    alone. The interpolation itself is in the original scale and dtype. Windows of unequal
+    lengths (NaN-padded) are compared and interpolated with their padding filled by their
+    last step, over the full ``seq_len``; a new window then has its source's length (see
+    :class:`BaseWindowOverSampler`), so a neighbour's steps beyond that are cut.
 
     In classification the new window keeps its class label. In regression the target is
     interpolated with the same weight, ``y_src + u * (y_nn - y_src)`` (SMOTER, Torgo et al.,

@@ -183,3 +183,26 @@ def check_lengths(lengths, n_samples, seq_len, *, name="lengths"):
         raise ValueError(f"{name} must lie between 1 and seq_len={seq_len}, got values from "
                          f"{arr.min()} to {arr.max()}.")
     return arr.astype(np.intp, copy=False)
+
+
+def fill_padding(X, lengths):
+    """``X`` with each window's padding replaced by repetitions of its last own step.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, seq_len, n_features)
+        Not modified.
+    lengths : ndarray of shape (n_samples,)
+        Each window's own steps (:func:`window_lengths`), all at least 1.
+
+    Returns
+    -------
+    X_filled : ndarray of shape (n_samples, seq_len, n_features)
+        ``X`` itself when every window is complete, else a copy of the same dtype.
+    """
+    lengths = np.asarray(lengths, dtype=np.intp)
+    if (lengths >= X.shape[1]).all():
+        return X
+    # Step t of window i reads step min(t, len_i - 1): its own value, or its last step.
+    source = np.minimum(np.arange(X.shape[1])[None, :], lengths[:, None] - 1)
+    return np.take_along_axis(X, source[:, :, None], axis=1)

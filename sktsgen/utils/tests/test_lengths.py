@@ -3,7 +3,7 @@ import pytest
 from sklearn.base import BaseEstimator
 
 from sktsgen.utils import pad_windows, unpad_windows, validate_windows, window_lengths
-from sktsgen.utils._lengths import check_lengths, padding_mask
+from sktsgen.utils._lengths import check_lengths, fill_padding, padding_mask
 
 
 class _Est(BaseEstimator):
@@ -108,3 +108,14 @@ def test_validate_windows_pads_a_list_to_the_fitted_length():
     with pytest.raises(ValueError, match="seq_len=8"):
         validate_windows(est, [np.ones((2, 3)), np.ones((8, 3))], reset=False,
                          allow_padding=True)
+
+
+def test_fill_padding_repeats_each_windows_last_step():
+    X = pad_windows([np.arange(6.0).reshape(3, 2), np.array([[7.0, np.nan]])])
+    filled = fill_padding(X, window_lengths(X))
+    np.testing.assert_array_equal(filled[0], X[0])
+    np.testing.assert_array_equal(filled[1], [[7.0, np.nan]] * 3)  # a missing value repeats
+    assert np.isnan(X[1, 1:]).all()  # not modified
+    complete = np.zeros((2, 3, 1), dtype=np.float32)
+    assert fill_padding(complete, [3, 3]) is complete
+    assert fill_padding(X.astype(np.float32), window_lengths(X)).dtype == np.float32
