@@ -261,8 +261,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Window length (the longest window, for windows of unequal lengths).
     length_counts_ : ndarray of shape (seq_len_,) or None
         After a fit on windows of unequal lengths, how many had each length 1, 2, ...,
-        ``seq_len_``; :meth:`sample` draws lengths from it. None when every window was
-        complete.
+        ``seq_len_``, e.g. to compare with the lengths of samples
+        (:func:`sktsgen.utils.window_lengths`). None when every window was complete.
 
     Examples
     --------
@@ -401,7 +401,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             Windows of unequal lengths are accepted whatever ``allow_nan``: a list of 2-D
             arrays, or an array padded with NaN after each window's end
             (:func:`sktsgen.utils.pad_windows`). The losses ignore the padding, as they
-            ignore missing values, and :meth:`sample` draws lengths like those seen.
+            ignore missing values, and the networks learn one more channel that marks each
+            window's own steps, so that :meth:`sample` gives every new window the length
+            that goes with its content.
         y : array-like of shape (n_samples,), default=None
             Optional class labels or continuous targets of the windows (see
             ``target_type``), so that :meth:`sample` can be asked for windows of a class or
@@ -427,6 +429,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             self.hidden_size_ = self.hidden_size or default_hidden_size(X.shape[2])
             self.length_counts_ = (np.bincount(lengths, minlength=X.shape[1] + 1)[1:]
                                    if padded else None)
+            self._length_channel = padded
         Xs = self.scaler_.transform(X)
         mask = None
         if self.allow_nan:
@@ -438,6 +441,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             # Padding only: every channel is observed on a window's own steps, so the fill
             # is the window's last step repeated and the channel values are never used.
             Xs, mask = fill_missing(Xs, np.zeros(X.shape[2]))
+        if getattr(self, "_length_channel", False):
+            Xs, mask = _with_length_channel(Xs, mask, lengths)
         if mask is not None and self.early_stopping:
             raise ValueError(
                 "early_stopping needs complete windows (its discriminative score compares "
@@ -465,7 +470,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 prior = Prior(self.prior, self.hidden_size_, self.prior_components,
                               correlation=0.0 if auto_corr else self.prior_correlation)
                 self.module_ = AvatarNet(
-                    X.shape[2], self.hidden_size_, self.num_layers, prior,
+                    Xs.shape[2], self.hidden_size_, self.num_layers, prior,
                     use_supervisor=self.use_supervisor,
                     use_distribution_loss=self.use_distribution_loss,
                     reconstruction_weight=self.reconstruction_weight,
@@ -501,7 +506,6 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                     else "a mixture of codes and target")
             with report_step(self.verbose, "conditional", what):
                 self.conditional_density_module_ = self._fit_conditional_density(Xs, y, seed)
-        self._group_length_counts = self._length_table(lengths, y) if padded else None
         # Stream for sample(random_state=None): successive calls differ, yet reproducibly.
         self._sample_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
         return self
@@ -629,41 +633,6 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             density = fit_target_code_mixture(codes, y[rows], **kw)
         return density.to(self.device_)
 
-    def _length_table(self, lengths, y):
-        """Counts of the window lengths 1..seq_len per class or target bin, one row per
-        group, so that :meth:`sample` given ``y`` draws lengths of windows like the ones
-        asked for; None without ``y`` or with the joint target mixture."""
-        if y is None or (self.target_type_ == "continuous" and self.target_bins is None):
-            return None
-        groups = (y if self.target_type_ == "classes"
-                  else np.searchsorted(self.target_bin_edges_, y, side="right"))
-        n_groups = (len(self.classes_) if self.target_type_ == "classes"
-                    else len(self.target_bin_edges_) + 1)
-        table = np.zeros((n_groups, self.seq_len_), dtype=np.intp)
-        np.add.at(table, (groups, lengths - 1), 1)
-        return table
-
-    def _sample_lengths(self, n_samples, seed, condition, lengths):
-        """Length of every sampled window, or None for complete windows: ``lengths`` as
-        given, else drawn from the lengths seen at fit (of the class or target bin asked
-        for, when there is one), else None when every training window was complete."""
-        if lengths is not None:
-            return lengths
-        if getattr(self, "length_counts_", None) is None:
-            return None
-        u = np.random.RandomState(seed).random_sample(n_samples)
-        table = self._group_length_counts
-        if condition is None or table is None:
-            groups, table = np.zeros(n_samples, dtype=np.intp), self.length_counts_[None]
-        else:
-            groups = condition
-        out = np.empty(n_samples, dtype=np.intp)
-        cdf = np.cumsum(table, axis=1) / table.sum(axis=1, keepdims=True)
-        for g in np.unique(groups):
-            rows = groups == g
-            out[rows] = np.searchsorted(cdf[g], u[rows], side="right") + 1
-        return np.minimum(out, self.seq_len_)
-
     def _check_sample_target(self, y, n_samples):
         """``sample``'s ``y`` as the condition tensor's values: class indices or targets."""
         if self.target_type_ is None:
@@ -734,14 +703,15 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         return draw
 
     def _generate(self, n_samples, seed, dtype, original_scale=False, condition=None,
-                  out=None, lengths=None):
+                  out=None, lengths=None, own_lengths=False):
         """Windows in the internal [0, 1] scale (or the original one), generated in chunks
         from one generator; ``condition`` (class indices or targets, one per window) draws
         the codes from the conditional density; ``lengths`` pads each window with NaN after
-        its length. ``out``, when given, is filled and returned; a memory-mapped one block
-        by block, each block's pages released once written."""
+        its length, ``own_lengths`` after the length it was generated with (see
+        :meth:`_decode`). ``out``, when given, is filled and returned; a memory-mapped one
+        block by block, each block's pages released once written."""
         draw = self._code_draws(seed, condition)
-        decode = self._decode(dtype, original_scale)
+        decode = self._decode(dtype, original_scale, own_lengths and lengths is None)
         if out is None:
             out = np.empty((n_samples, self.seq_len_, self.n_features_in_), dtype=dtype)
         if not is_shared_memmap(out):
@@ -759,12 +729,22 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             release_pages(out, start, stop)
         return out
 
-    def _decode(self, dtype, original_scale):
+    def _decode(self, dtype, original_scale, own_lengths=False):
         """Codes -> windows as a chunk function; scaling back chunk by chunk keeps the
-        arithmetic in cache and spares full-size temporaries."""
+        arithmetic in cache and spares full-size temporaries. After a fit on windows of
+        unequal lengths the networks also output the length channel: it is dropped, and with
+        ``own_lengths`` each window is padded with NaN after the length it gives."""
+        length_channel = getattr(self, "_length_channel", False)
+
         def decode(z):
             x = self.module_.generate(z).cpu().numpy().astype(dtype, copy=False)
-            return self.scaler_.inverse_transform(x) if original_scale else x
+            lengths = None
+            if length_channel:
+                if own_lengths:
+                    lengths = lengths_from_channel(x[..., -1])
+                x = x[..., :-1]
+            x = self.scaler_.inverse_transform(x) if original_scale else x
+            return _pad_after(x, lengths)
 
         return decode
 
@@ -799,8 +779,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             Steps of each window, between 1 and ``seq_len_``; the steps after them are NaN
             (padding, see :func:`sktsgen.utils.window_lengths`). None: complete windows
             when every training window was complete; after a fit on windows of unequal
-            lengths, lengths drawn from those seen at fit (``length_counts_``; given
-            class labels or binned targets ``y``, from the windows of the class or bin).
+            lengths, the length each window is generated with (the rounded sum of the
+            length channel the networks learned), so that it goes with the window's
+            content and class.
         out : ndarray or numpy.memmap of shape (n_samples, seq_len, n_features), default=None
             Preallocated, writeable output in the dtype of the windows seen at fit, filled in
             place chunk by chunk and returned, so that no array of ``n_samples`` windows is
@@ -827,9 +808,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                             self._fit_dtype)
         source = self._sample_rng if random_state is None else random_state
         seed = seed_from_random_state(source)
-        lengths = self._sample_lengths(n_samples, seed, condition, lengths)
         return self._generate(n_samples, seed, self._fit_dtype, original_scale=True,
-                              condition=condition, out=out, lengths=lengths)
+                              condition=condition, out=out, lengths=lengths,
+                              own_lengths=True)
 
     def sample_iter(self, n_samples, *, chunk_size=None, random_state=None, y=None,
                     lengths=None):
@@ -879,7 +860,6 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                                      name="chunk_size")
         source = self._sample_rng if random_state is None else random_state
         seed = seed_from_random_state(source)
-        lengths = self._sample_lengths(n_samples, seed, condition, lengths)
         return self._iter_windows(n_samples, seed, condition, chunk_size, lengths)
 
     def _iter_windows(self, n_samples, seed, condition, chunk_size, lengths=None):
@@ -889,7 +869,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         dtype, step = self._fit_dtype, self._chunk_size
         shape = (self.seq_len_, self.n_features_in_)
         draw = self._code_draws(seed, condition)
-        decode = self._decode(dtype, original_scale=True)
+        decode = self._decode(dtype, original_scale=True, own_lengths=lengths is None)
         ready = np.empty((0, *shape), dtype=dtype)  # decoded windows not yet yielded
         done = 0  # windows decoded so far: a multiple of step, or n_samples
         for start in range(0, n_samples, chunk_size):
@@ -930,6 +910,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         if self.allow_nan or padded:
             Xs, _ = fill_missing(Xs, getattr(self, "_channel_fill", None)
                                  if self.allow_nan else np.zeros(X.shape[2]))
+        if getattr(self, "_length_channel", False):
+            Xs, _ = _with_length_channel(Xs, None, lengths)
         H = self._run(self.module_.encoder, Xs, X.dtype, self.hidden_size_)
         _pad_after(H, lengths if padded else None)
         return H[:, 0, :] if ndim == 2 else H
@@ -967,7 +949,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 f"H has {H.shape[2]} latent units, but this AvatarGenerator has "
                 f"hidden_size_={self.hidden_size_}."
             )
-        X = self._run(self._decode(H.dtype, original_scale=True), H, H.dtype, self.n_features_in_)
+        decode = self._decode(H.dtype, original_scale=True, own_lengths=lengths is None)
+        X = self._run(decode, H, H.dtype, self.n_features_in_)
         _pad_after(X, lengths)
         return X[:, 0, :] if ndim == 2 else X
 
@@ -1020,3 +1003,21 @@ def _pad_after(X, lengths):
     if lengths is not None:
         X[np.arange(X.shape[1])[None, :] >= np.asarray(lengths)[:, None]] = np.nan
     return X
+
+
+def _with_length_channel(Xs, mask, lengths):
+    """Scaled windows with one more channel, 1 on each window's own steps and 0 on its
+    padding, always observed: the networks learn where a window ends together with what it
+    holds, so that a sampled window's length goes with its content."""
+    steps = (np.arange(Xs.shape[1])[None, :] < lengths[:, None]).astype(Xs.dtype)
+    Xs = np.concatenate([Xs, steps[..., None]], axis=2)
+    if mask is not None:
+        mask = np.concatenate([mask, np.ones(mask.shape[:2] + (1,), dtype=bool)], axis=2)
+    return Xs, mask
+
+
+def lengths_from_channel(channel):
+    """Window lengths from a generated length channel ``(n, seq_len)``: its sum, clipped to
+    [0, 1] per step and rounded, at least 1."""
+    total = np.clip(channel, 0.0, 1.0).sum(axis=1)
+    return np.clip(np.rint(total), 1, channel.shape[1]).astype(np.intp)

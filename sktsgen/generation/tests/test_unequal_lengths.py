@@ -7,6 +7,7 @@ import pytest
 
 from sktsgen.datasets import load_ts, make_sines
 from sktsgen.generation import AvatarGenerator
+from sktsgen.generation._avatar import lengths_from_channel
 from sktsgen.utils import pad_windows, unpad_windows, window_lengths
 
 TINY = {"n_iter": 3, "hidden_size": 4, "num_layers": 1, "batch_size": 16,
@@ -52,28 +53,38 @@ def test_padding_values_do_not_matter(windows):
     np.testing.assert_array_equal(a.sample(10, random_state=0), b.sample(10, random_state=0))
 
 
-def test_sampled_lengths_follow_the_fitted_ones(fitted, windows):
-    S = fitted.sample(3000, random_state=0)
+def test_samples_are_padded_after_the_length_they_were_generated_with(fitted):
+    S = fitted.sample(500, random_state=0)
     lengths = window_lengths(S)
-    assert lengths.min() >= 3
-    expected = fitted.length_counts_ / fitted.length_counts_.sum()
-    observed = np.bincount(lengths, minlength=10)[1:] / len(S)
-    np.testing.assert_allclose(observed, expected, atol=0.03)
+    assert lengths.min() >= 1 and lengths.max() <= 9
     # NaN exactly on the padding, every channel; finite before it
     steps = np.arange(S.shape[1])[None, :]
     np.testing.assert_array_equal(np.isnan(S).all(axis=2), steps >= lengths[:, None])
     assert np.isfinite(S[steps < lengths[:, None]]).all()
+    # the same codes decoded to full length: the own steps are the same values
+    full = fitted.sample(500, random_state=0, lengths=9)
+    own = steps < lengths[:, None]
+    np.testing.assert_array_equal(S[own], full[own])
 
 
-def test_lengths_of_the_class_asked_for(windows):
+def test_lengths_from_channel():
+    channel = np.array([[1.0, 1.0, 0.9, 0.2, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0],
+                        [1.2, 1.1, 1.0, 1.0, 0.7]])
+    np.testing.assert_array_equal(lengths_from_channel(channel), [3, 1, 5])
+
+
+def test_lengths_are_learned_with_the_content(windows):
+    """Where a window ends is learned with what it holds: given the class, the windows of
+    the long class come out longer, and the lengths spread like the training ones."""
     X, y = windows
-    gen = tiny().fit(X, y)
-    assert window_lengths(gen.sample(200, y="b", random_state=0)).min() >= 7
-    assert window_lengths(gen.sample(200, y="a", random_state=0)).max() <= 6
-    # a binned continuous target: lengths of the bin asked for
-    target = np.array([len(w) for w in X], dtype=float)
-    gen = tiny(target_bins=2).fit(X, target)
-    assert window_lengths(gen.sample(100, y=9.0, random_state=0)).min() >= 5
+    gen = tiny(n_iter=300).fit(X, y)
+    short = window_lengths(gen.sample(300, y="a", random_state=0))
+    long = window_lengths(gen.sample(300, y="b", random_state=0))
+    assert long.mean() > short.mean() + 1.5
+    real = np.array([len(w) for w in X])
+    sampled = window_lengths(gen.sample(1000, random_state=0))
+    assert abs(sampled.mean() - real.mean()) < 1.0
+    assert sampled.std() > 0.5 * real.std()
 
 
 def test_lengths_given(fitted):
