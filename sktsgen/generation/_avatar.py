@@ -502,7 +502,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                     else "a Gaussian mixture per target bin" if self.target_bins is not None
                     else "a mixture of codes and target")
             with report_step(self.verbose, "conditional", what):
-                self.conditional_density_module_ = self._fit_conditional_density(Xs, y, seed)
+                # With early stopping, Xs holds the training windows only: their labels.
+                self.conditional_density_module_ = self._fit_conditional_density(
+                    Xs, y if rows is None else y[rows], seed)
         # Stream for sample(random_state=None): successive calls differ, yet reproducibly.
         self._sample_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
         return self
