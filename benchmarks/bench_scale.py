@@ -128,7 +128,8 @@ def measure(args):
     rng = np.random.default_rng(0)
     X = rng.random((args.n_windows, args.seq_len, args.n_features), dtype=np.float32)
     rss_input, maxrss_input = rss(), max_rss()
-    gen = AvatarGenerator(n_iter=args.n_iter, verbose=1, random_state=0)
+    gen = AvatarGenerator(n_iter=args.n_iter, verbose=1, random_state=0,
+                          **json.loads(args.params))
     poller = RSSPoller()
     poller.start()
     start = time.perf_counter()
@@ -153,7 +154,7 @@ def measure(args):
         "label": args.label,
         "sktsgen": str(Path(sktsgen.__file__).parent),
         "n_windows": args.n_windows, "seq_len": args.seq_len, "n_features": args.n_features,
-        "n_iter": args.n_iter,
+        "n_iter": args.n_iter, "params": json.loads(args.params),
         "input_gb": X.nbytes / GB,
         "rss_start_gb": rss_start / GB, "rss_input_gb": rss_input / GB,
         "maxrss_start_gb": maxrss_start / GB, "maxrss_input_gb": maxrss_input / GB,
@@ -178,8 +179,12 @@ def report(rows, args):
 
     latest = {}
     for row in rows:
+        params = row.get("params") or {}
+        if params:  # e.g. early_stopping=True, in the code column
+            row["label"] += ", " + ", ".join(f"`{k}={v!r}`" for k, v in params.items())
         latest[(row["label"], row["n_windows"])] = row
-    rows = sorted(latest.values(), key=lambda r: (r["n_windows"], r["label"] != "before"))
+    rows = sorted(latest.values(), key=lambda r: (bool(r.get("params")), r["n_windows"],
+                                                  not r["label"].startswith("before")))
     order = ["validation", "scaler fit", "scaling", "tensor", "batch norm",
              "code density"]
     head = ("| code | windows | input | peak RSS above input | fit | training stages | "
@@ -227,6 +232,8 @@ def main():
     parser.add_argument("--seq-len", type=int, default=24)
     parser.add_argument("--n-features", type=int, default=28)
     parser.add_argument("--n-iter", type=int, default=10)
+    parser.add_argument("--params", default="{}",
+                        help="more AvatarGenerator parameters, as JSON")
     parser.add_argument("--label", default="this version",
                         help="name of the code measured, in the table")
     parser.add_argument("--source", default=str(ROOT),
