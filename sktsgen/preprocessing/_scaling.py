@@ -112,15 +112,17 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._check_range()
         X = validate_windows(self, X, reset=True, allow_nan=True)
         data_min, data_max = X.min(axis=(0, 1)), X.max(axis=(0, 1))
-        # NaN propagates through min: only data with NaN takes the NaN-aware passes (and
-        # the mask of X's size they need).
+        # NaN propagates through min: only data with NaN takes the NaN-aware passes. fmin
+        # and fmax skip NaN (np.nanmin and np.nanmax are these reductions) and give NaN only
+        # for a channel with no observed value, so no mask of X's size is needed.
         if np.isnan(data_min).any():
-            missing = np.isnan(X).all(axis=(0, 1))
+            data_min = np.fmin.reduce(X, axis=(0, 1))
+            missing = np.isnan(data_min)
             if missing.any():
                 raise ValueError(
                     f"X has no observed value (only NaN) in channel(s) "
                     f"{np.flatnonzero(missing).tolist()}: their range cannot be fitted.")
-            data_min, data_max = np.nanmin(X, axis=(0, 1)), np.nanmax(X, axis=(0, 1))
+            data_max = np.fmax.reduce(X, axis=(0, 1))
         self.data_min_ = data_min.astype(np.float64)
         self.data_max_ = data_max.astype(np.float64)
         self.data_range_ = self.data_max_ - self.data_min_
