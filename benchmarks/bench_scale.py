@@ -44,6 +44,7 @@ STEPS = [
     ("sktsgen.preprocessing._scaling", "WindowMinMaxScaler", "fit", "scaler fit"),
     ("sktsgen.preprocessing._scaling", "WindowMinMaxScaler", "transform", "scaling"),
     ("sktsgen.generation._avatar", "AvatarGenerator", "_scaled_training_windows", "scaling"),
+    ("sktsgen.generation._avatar", "AvatarGenerator", "_channel_means", "fill values"),
     ("sktsgen.generation._avatar", None, "fill_missing", "fill missing"),
     ("sktsgen.generation._avatar", None, "to_tensor", "tensor"),
     ("sktsgen.generation._avatar", None, "train_avatar", "training"),
@@ -127,6 +128,9 @@ def measure(args):
     rss_start, maxrss_start = rss(), max_rss()
     rng = np.random.default_rng(0)
     X = rng.random((args.n_windows, args.seq_len, args.n_features), dtype=np.float32)
+    for start in range(0, len(X), 10_000):  # missing entries, without a mask of X's size
+        part = X[start:start + 10_000]
+        part[rng.random(part.shape, dtype=np.float32) < args.nan_fraction] = np.nan
     rss_input, maxrss_input = rss(), max_rss()
     gen = AvatarGenerator(n_iter=args.n_iter, verbose=1, random_state=0,
                           **json.loads(args.params))
@@ -155,6 +159,7 @@ def measure(args):
         "sktsgen": str(Path(sktsgen.__file__).parent),
         "n_windows": args.n_windows, "seq_len": args.seq_len, "n_features": args.n_features,
         "n_iter": args.n_iter, "params": json.loads(args.params),
+        "nan_fraction": args.nan_fraction,
         "input_gb": X.nbytes / GB,
         "rss_start_gb": rss_start / GB, "rss_input_gb": rss_input / GB,
         "maxrss_start_gb": maxrss_start / GB, "maxrss_input_gb": maxrss_input / GB,
@@ -182,10 +187,12 @@ def report(rows, args):
         params = row.get("params") or {}
         if params:  # e.g. early_stopping=True, in the code column
             row["label"] += ", " + ", ".join(f"`{k}={v!r}`" for k, v in params.items())
+        if row.get("nan_fraction"):
+            row["label"] += f", {100 * row['nan_fraction']:g}% NaN"
         latest[(row["label"], row["n_windows"])] = row
     rows = sorted(latest.values(), key=lambda r: (bool(r.get("params")), r["n_windows"],
                                                   not r["label"].startswith("before")))
-    order = ["validation", "scaler fit", "scaling", "tensor", "batch norm",
+    order = ["validation", "scaler fit", "scaling", "fill values", "tensor", "batch norm",
              "code density"]
     head = ("| code | windows | input | peak RSS above input | fit | training stages | "
             "fixed part | " + " | ".join(order) + " | load |")
@@ -232,6 +239,8 @@ def main():
     parser.add_argument("--seq-len", type=int, default=24)
     parser.add_argument("--n-features", type=int, default=28)
     parser.add_argument("--n-iter", type=int, default=10)
+    parser.add_argument("--nan-fraction", type=float, default=0.0,
+                        help="fraction of the entries set to NaN (needs allow_nan in --params)")
     parser.add_argument("--params", default="{}",
                         help="more AvatarGenerator parameters, as JSON")
     parser.add_argument("--label", default="this version",
