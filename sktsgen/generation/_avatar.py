@@ -6,12 +6,14 @@ import time
 from typing import ClassVar
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..nn._avatar import AvatarNet, Prior, default_hidden_size
 from ..preprocessing import WindowMinMaxScaler
+from ..preprocessing._scaling import chunk_rows
 from ..training._avatar import STAGES, train_avatar
 from ..training._common import recompute_batch_norm, report_step
 from ..utils._chunks import map_chunks
@@ -67,7 +69,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     recomputed for the final weights (``recompute_batch_norm``).
 
     Data are min-max scaled to [0, 1] per channel inside; samples come back in the original
-    scale and dtype.
+    scale and dtype. ``fit`` makes one copy of ``X`` (scaled, in float32) and never writes to
+    ``X``. On many windows two statistics come from a random subset: the recomputed
+    batch-norm statistics (100,000 windows, see ``recompute_batch_norm``) and the fitted code
+    density (20,000 windows); the scaling and the training batches use every window.
 
     With ``allow_nan=True``, ``X`` may have missing values (NaN): the reconstruction losses
     average over the observed entries only, the networks' inputs have every missing entry
@@ -167,7 +172,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         After training (and before every early-stopping evaluation), replace the batch-norm
         layers' moving averages by statistics averaged over one pass of the training windows
         with the final weights, for the eval mode in which the networks sample and encode.
-        False keeps the moving averages of training.
+        Beyond 100,000 training windows the pass covers a random 100,000 of them (781
+        batches of 128: the statistics of a few hundred batches are as good, and a pass over
+        1,000,000 windows took 64 s on 2 CPU cores). False keeps the moving averages of
+        training.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the windows, measure the discriminative score of
         samples against them every ``validation_interval`` joint iterations, stop after
@@ -326,6 +334,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     # Codes the fitted density is estimated from: enough for its 10 x 64-dimensional Gaussians,
     # and a bound on the PCA's and the mixture's cost for very many windows.
     _density_max_windows = 20000
+    # Windows the batch-norm statistics are recomputed from (a random subset beyond): 781
+    # batches of 128, where precise batch norm needs a few hundred; a pass over 1,000,000
+    # windows took 64 s on 2 CPU cores, over 100,000 about 6 s.
+    _batch_norm_max_windows = 100_000
+    # Windows the fill values of missing channels are averaged over in one pass; beyond,
+    # chunks of this many windows (see _channel_means).
+    _full_pass_max_windows = 100_000
 
     def __init__(self, *, hidden_size=None, num_layers=3, n_iter=2000, batch_size=128,
                  learning_rate=1e-3, d_learning_rate=None, lr_schedule="constant",
@@ -430,40 +445,39 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             self.length_counts_ = (np.bincount(lengths, minlength=X.shape[1] + 1)[1:]
                                    if padded else None)
             self._length_channel = padded
-        Xs = self.scaler_.transform(X)
-        mask = None
-        if self.allow_nan:
-            if not warm or getattr(self, "_channel_fill", None) is None:
-                # Fill value of a channel missing over a whole window.
-                self._channel_fill = np.nanmean(Xs, axis=(0, 1))
-            Xs, mask = fill_missing(Xs, self._channel_fill)
-        elif padded:
-            # Padding only: every channel is observed on a window's own steps, so the fill
-            # is the window's last step repeated and the channel values are never used.
-            Xs, mask = fill_missing(Xs, np.zeros(X.shape[2]))
-        if getattr(self, "_length_channel", False):
-            Xs, mask = _with_length_channel(Xs, mask, lengths)
-        if mask is not None and self.early_stopping:
-            raise ValueError(
-                "early_stopping needs complete windows (its discriminative score compares "
-                f"whole windows), but X has {int(mask.size - mask.sum())} missing or padded "
-                "entries (NaN). Use early_stopping=False, or impute X first.")
+        if self.early_stopping and (padded or self.allow_nan):
+            n_missing = _count_nan(X)
+            if n_missing:
+                raise ValueError(
+                    "early_stopping needs complete windows (its discriminative score "
+                    f"compares whole windows), but X has {n_missing} missing or padded "
+                    "entries (NaN). Use early_stopping=False, or impute X first.")
+        if self.allow_nan and (not warm or getattr(self, "_channel_fill", None) is None):
+            # Fill value of a channel missing over a whole window.
+            self._channel_fill = self._channel_means(X)
         seed = seed_from_random_state(self.random_state)
         if warm:  # a new, still reproducible stream for each continuation
             seed = (seed + self.n_iter_) % (2**31 - 1)
         rng = np.random.RandomState(seed)
-        X_val = None
+        X_val = rows = None
         if self.early_stopping:
             # int(): under NumPy 1.x, round() of a NumPy float stays a float.
-            n_val = int(round(self.validation_fraction * len(Xs)))  # noqa: RUF046
-            if n_val < 2 or len(Xs) - n_val < 2:
+            n_val = int(round(self.validation_fraction * len(X)))  # noqa: RUF046
+            if n_val < 2 or len(X) - n_val < 2:
                 raise ValueError(
                     f"early_stopping needs at least 2 training and 2 validation windows; "
-                    f"validation_fraction={self.validation_fraction} of {len(Xs)} windows "
+                    f"validation_fraction={self.validation_fraction} of {len(X)} windows "
                     f"gives {n_val}. Use more windows or a larger validation_fraction."
                 )
-            perm = rng.permutation(len(Xs))
-            X_val, Xs = Xs[perm[:n_val]], Xs[perm[n_val:]]
+            perm = rng.permutation(len(X))
+            # float32 as the training windows: the metric trains on float32 tensors anyway.
+            X_val = np.empty((n_val, *X.shape[1:]), dtype=np.float32)
+            X_val, rows = self.scaler_._transform_into(X, X_val, perm[:n_val]), perm[n_val:]
+        # The scaled (and filled) training windows, in float32: the one copy of X that fit
+        # makes; the training tensor shares its memory on a CPU.
+        Xs, mask = self._scaled_training_windows(X, rows, padded)
+        if getattr(self, "_length_channel", False):
+            Xs, mask = _with_length_channel(Xs, mask, lengths if rows is None else lengths[rows])
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             auto_corr = self.prior_correlation == "auto"
             if not warm:
@@ -477,7 +491,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                 ).to(self.device_)
             self.module_.train()
             data = to_tensor(Xs, self.device_)
-            observed = None if mask is None else to_tensor(mask, self.device_)
+            observed = None if mask is None else torch.from_numpy(mask).to(self.device_)
             evaluate = (self._make_evaluate(data, Xs, X_val, seed) if X_val is not None
                         else None)
             history = train_avatar(
@@ -505,7 +519,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                     else "a Gaussian mixture per target bin" if self.target_bins is not None
                     else "a mixture of codes and target")
             with report_step(self.verbose, "conditional", what):
-                self.conditional_density_module_ = self._fit_conditional_density(Xs, y, seed)
+                # With early stopping, Xs holds the training windows only: their labels.
+                self.conditional_density_module_ = self._fit_conditional_density(
+                    Xs, y if rows is None else y[rows], seed)
         # Stream for sample(random_state=None): successive calls differ, yet reproducibly.
         self._sample_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
         return self
@@ -524,14 +540,64 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             val["best_iteration"] += offset
             self.history_["validation"] = val
 
+    def _channel_means(self, X):
+        """Mean of each channel over the observed entries of the scaled windows ``X``.
+
+        Up to ``_full_pass_max_windows`` windows, ``np.nanmean`` of all the scaled windows at
+        once (in X's dtype); beyond, sums and counts of chunks of that many windows are
+        accumulated in float64, so that no scaled copy of the whole of ``X`` is made.
+        """
+        step = self._full_pass_max_windows
+        if len(X) <= step:
+            return np.nanmean(self.scaler_.transform(X), axis=(0, 1))
+        total = np.zeros(X.shape[2])
+        count = np.zeros(X.shape[2])
+        for start in range(0, len(X), step):
+            part = self.scaler_.transform(X[start:start + step])
+            total += np.nansum(part, axis=(0, 1), dtype=np.float64)
+            count += np.count_nonzero(~np.isnan(part), axis=(0, 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (total / count).astype(X.dtype)
+
+    def _scaled_training_windows(self, X, rows=None, padded=False):
+        """Windows ``X`` (or ``X[rows]``, in that order) scaled to [0, 1] into one float32
+        array, with missing entries filled (``allow_nan``) or, with ``padded``, the padding
+        of windows of unequal lengths, and the boolean mask of the observed entries (None
+        when nothing is missing).
+
+        Scaling and filling go a chunk of windows at a time, so the temporaries stay small;
+        the values are those of ``scaler_.transform`` and ``fill_missing`` on the whole
+        array, cast to float32 (as the training tensor always was) bit for bit.
+        """
+        n = len(X) if rows is None else len(rows)
+        Xs = np.empty((n, *X.shape[1:]), dtype=np.float32)
+        self.scaler_._transform_into(X, Xs, rows)
+        mask = None
+        if self.allow_nan or padded:
+            # Padding alone: every channel is observed on a window's own steps, so the fill
+            # is the window's last step repeated and the channel values are never used.
+            fill = self._channel_fill if self.allow_nan else np.zeros(X.shape[2])
+            step = chunk_rows(X)
+            for start in range(0, n, step):
+                filled, observed = fill_missing(Xs[start:start + step], fill)
+                if observed is not None:
+                    if mask is None:
+                        mask = np.ones(Xs.shape, dtype=bool)
+                    mask[start:start + step] = observed
+                    Xs[start:start + step] = filled
+        return Xs, mask
+
     def _finish_networks(self, data, seed, verbose=0):
         """Eval mode, with batch-norm statistics recomputed for the final weights unless
         ``recompute_batch_norm=False``."""
         if self.recompute_batch_norm:
-            with report_step(verbose, "batch norm", f"statistics over {len(data)} windows"):
+            n = min(len(data), self._batch_norm_max_windows)
+            what = f"statistics over {n} windows" + (
+                f" drawn from {len(data)}" if n < len(data) else "")
+            with report_step(verbose, "batch norm", what):
                 recompute_batch_norm(self.module_, data, self.batch_size,
                                      make_generator(seed, self.device_),
-                                     forward=self.module_.reconstruct)
+                                     forward=self.module_.reconstruct, max_windows=n)
         self.module_.eval()
 
     def _fit_code_density(self, Xs, seed, report=False, proxy=False):
@@ -906,10 +972,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
                              allow_padding=True)
         lengths = window_lengths(X)
         padded = bool((lengths < X.shape[1]).any())
-        Xs = self.scaler_.transform(X)
-        if self.allow_nan or padded:
-            Xs, _ = fill_missing(Xs, getattr(self, "_channel_fill", None)
-                                 if self.allow_nan else np.zeros(X.shape[2]))
+        # float32, as the encoder reads them: one copy of X, scaled a chunk at a time.
+        Xs, _ = self._scaled_training_windows(X, padded=padded)
         if getattr(self, "_length_channel", False):
             Xs, _ = _with_length_channel(Xs, None, lengths)
         H = self._run(self.module_.encoder, Xs, X.dtype, self.hidden_size_)
@@ -1021,3 +1085,10 @@ def lengths_from_channel(channel):
     [0, 1] per step and rounded, at least 1."""
     total = np.clip(channel, 0.0, 1.0).sum(axis=1)
     return np.clip(np.rint(total), 1, channel.shape[1]).astype(np.intp)
+
+
+def _count_nan(X):
+    """Missing values (NaN) in ``X``, counted a chunk of windows at a time."""
+    step = chunk_rows(X)
+    return sum(int(np.count_nonzero(np.isnan(X[start:start + step])))
+               for start in range(0, len(X), step))

@@ -8,6 +8,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._validation import FLOAT_DTYPES, _ndim, check_windows, validate_windows
 
+# Values scaled per step of transform and inverse_transform: the float64 arithmetic (float32
+# data are scaled in float64, as a whole array would be) then needs 1 MB temporaries instead
+# of two arrays twice the size of X.
+_CHUNK_VALUES = 2**17
+
+
+def chunk_rows(X):
+    """Windows per step when ``X`` is processed about ``_CHUNK_VALUES`` values at a time
+    (at least one window)."""
+    return max(1, _CHUNK_VALUES // max(1, int(np.prod(X.shape[1:]))))
+
 
 class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Scale each channel of windows to ``feature_range``, fitted over all windows and steps.
@@ -101,15 +112,17 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._check_range()
         X = validate_windows(self, X, reset=True, allow_nan=True)
         data_min, data_max = X.min(axis=(0, 1)), X.max(axis=(0, 1))
-        # NaN propagates through min: only data with NaN takes the NaN-aware passes (and
-        # the mask of X's size they need).
+        # NaN propagates through min: only data with NaN takes the NaN-aware passes. fmin
+        # and fmax skip NaN (np.nanmin and np.nanmax are these reductions) and give NaN only
+        # for a channel with no observed value, so no mask of X's size is needed.
         if np.isnan(data_min).any():
-            missing = np.isnan(X).all(axis=(0, 1))
+            data_min = np.fmin.reduce(X, axis=(0, 1))
+            missing = np.isnan(data_min)
             if missing.any():
                 raise ValueError(
                     f"X has no observed value (only NaN) in channel(s) "
                     f"{np.flatnonzero(missing).tolist()}: their range cannot be fitted.")
-            data_min, data_max = np.nanmin(X, axis=(0, 1)), np.nanmax(X, axis=(0, 1))
+            data_max = np.fmax.reduce(X, axis=(0, 1))
         self.data_min_ = data_min.astype(np.float64)
         self.data_max_ = data_max.astype(np.float64)
         self.data_range_ = self.data_max_ - self.data_min_
@@ -150,12 +163,23 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             NaN where ``X`` is NaN.
         """
         X, ndim = self._check(X)
-        scale, lo = self._scale()
-        Xt = (X - self.data_min_) * scale + lo
-        if self.clip:
-            np.clip(Xt, lo, self.feature_range[1], out=Xt)
-        Xt = Xt.astype(X.dtype, copy=False)
+        Xt = self._transform_into(X, np.empty(X.shape, dtype=X.dtype))
         return Xt[:, 0, :] if ndim == 2 else Xt
+
+    def _transform_into(self, X, out, rows=None):
+        """Scale windows ``X`` (or ``X[rows]``) into ``out`` (any float dtype) a chunk at a
+        time, and return ``out``. Each value is computed as by ``transform`` on the whole
+        array, then cast to ``out``'s dtype, so the result is the same bit for bit."""
+        scale, lo = self._scale()
+        n = len(X) if rows is None else len(rows)
+        step = chunk_rows(X)
+        for start in range(0, n, step):
+            part = X[start:start + step] if rows is None else X[rows[start:start + step]]
+            chunk = (part - self.data_min_) * scale + lo
+            if self.clip:
+                np.clip(chunk, lo, self.feature_range[1], out=chunk)
+            out[start:start + step] = chunk
+        return out
 
     def inverse_transform(self, X):
         """Map scaled windows back to the original scale.
@@ -171,5 +195,8 @@ class WindowMinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         X, ndim = self._check(X)
         scale, lo = self._scale()
-        Xo = ((X - lo) / scale + self.data_min_).astype(X.dtype, copy=False)
+        Xo = np.empty(X.shape, dtype=X.dtype)
+        step = chunk_rows(X)
+        for start in range(0, len(X), step):
+            Xo[start:start + step] = (X[start:start + step] - lo) / scale + self.data_min_
         return Xo[:, 0, :] if ndim == 2 else Xo

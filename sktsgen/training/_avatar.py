@@ -81,9 +81,9 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
     history_every : int, default=1
         Record losses every this many iterations.
     mask : Tensor of shape (n_samples, seq_len, n_features), default=None
-        1 at observed entries of ``X``, 0 at missing ones (filled in ``X``), in X's dtype
-        and device: the reconstruction losses of stages 1 and 3 average over the observed
-        entries only. None: every entry is observed.
+        1 (True) at observed entries of ``X``, 0 (False) at missing ones (filled in ``X``),
+        boolean or in X's dtype, on X's device: the reconstruction losses of stages 1 and 3
+        average over the observed entries only. None: every entry is observed.
 
     Returns
     -------
@@ -116,13 +116,19 @@ def train_avatar(net, X, *, n_iter, batch_size, learning_rate, generator, d_thre
     return history
 
 
+def _rows(mask, rows, dtype):
+    """The mask of the windows ``rows`` in ``dtype`` (a boolean mask is kept as such, a
+    quarter of the memory of a float one), or None."""
+    return None if mask is None else mask[rows].to(dtype)
+
+
 def _autoencoder_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, mask=None):
     """Stage 1: encoder and decoder on reconstruction (of the observed entries)."""
     idx = batch_indices(X.shape[0], batch, n_iter, generator, X.device)
     opt = make_adam(list(net.encoder.parameters()) + list(net.decoder.parameters()), lr)
     hist, bar = LossHistory(every), ProgressBar(n_iter, "autoencoder", verbose)
     for i in range(n_iter):
-        loss = net.reconstruction_loss(X[idx[i]], None if mask is None else mask[idx[i]])
+        loss = net.reconstruction_loss(X[idx[i]], _rows(mask, idx[i], X.dtype))
         _step(opt, loss)
         hist.record(i, reconstruction=loss)
         bar.update(i, {"reconstruction": loss.detach()})
@@ -173,7 +179,7 @@ def _joint_stage(net, X, *, n_iter, batch, lr, generator, verbose, every, d_thre
         for k in range(2):
             z = net.prior.sample(batch, seq_len, generator=generator)
             rows = idx[i, k]
-            total, parts = net.joint_losses(X[rows], z, None if mask is None else mask[rows])
+            total, parts = net.joint_losses(X[rows], z, _rows(mask, rows, X.dtype))
             _step(ae_opt, total)
         net.discriminator.requires_grad_(True)
         z = net.prior.sample(batch, seq_len, generator=generator)

@@ -30,7 +30,7 @@ def epoch_batches(n_rows, batch_size, generator, device):
     return torch.split(perm, int(batch_size))
 
 
-def recompute_batch_norm(net, X, batch_size, generator, forward=None):
+def recompute_batch_norm(net, X, batch_size, generator, forward=None, max_windows=None):
     """Replace the batch-norm running statistics in ``net`` by averages over one pass of X.
 
     During training each batch-norm layer keeps a moving average (momentum 0.1) of batch
@@ -52,6 +52,11 @@ def recompute_batch_norm(net, X, batch_size, generator, forward=None):
         Draws the order of the pass.
     forward : callable, default=None
         What one batch goes through (``net`` itself when None).
+    max_windows : int, default=None
+        Use only the first ``max_windows`` windows of the random order: the statistics of a
+        random subset, for a pass of bounded cost over very many windows (precise batch
+        norm needs a few hundred batches, not all of them). With ``len(X) <= max_windows``
+        (or None) every window is used, with the same batches as without it.
     """
     forward = net if forward is None else forward
     norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
@@ -61,11 +66,13 @@ def recompute_batch_norm(net, X, batch_size, generator, forward=None):
         m.momentum = None  # cumulative average
     batch = min(int(batch_size), X.shape[0])
     order = torch.randperm(X.shape[0], generator=generator, device=generator.device)
+    if max_windows is not None:
+        order = order[:max(int(max_windows), batch)]
     order = order.to(X.device)
     net.train()
     try:
         with torch.no_grad():
-            for start in range(0, X.shape[0] - batch + 1, batch):
+            for start in range(0, len(order) - batch + 1, batch):
                 forward(X[order[start:start + batch]])
     finally:
         for m, momentum in zip(norms, momenta, strict=True):

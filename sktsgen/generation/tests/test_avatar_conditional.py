@@ -231,3 +231,15 @@ def test_target_bins_draw_from_the_bin_of_the_requested_target(data):
         g.sample(1, y=11.0)
     g.set_params(target_bins=None).fit(X, level)
     assert not hasattr(g, "target_bin_edges_")
+
+
+@pytest.mark.parametrize("target", ["labels", "level"])
+def test_early_stopping_pairs_the_training_windows_with_their_targets(data, target):
+    """The conditional density is fitted on the training windows (early stopping holds some
+    out) with their own labels or targets."""
+    X, level, labels = data
+    y = labels if target == "labels" else level
+    fitted = gen(n_iter=20, early_stopping=True, validation_interval=10, metric_n_iter=5).fit(X, y)
+    wanted = "high" if target == "labels" else 9.0
+    out = fitted.sample(40, y=wanted, random_state=0)
+    assert out.shape == (40, 8, 2) and np.isfinite(out).all()

@@ -170,3 +170,32 @@ def test_all_missing_channel_is_an_error():
     X[0, 0, 0] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         WindowMinMaxScaler().fit(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("clip", [False, True])
+def test_transform_in_chunks_is_the_whole_array_arithmetic(monkeypatch, dtype, clip):
+    """transform and inverse_transform go a few windows at a time (small float64
+    temporaries); every value is still the whole array's arithmetic, bit for bit."""
+    from sktsgen.preprocessing import _scaling
+
+    X = X_WIDE.astype(dtype)
+    X[3, 2, 1] = np.nan
+    scaler = WindowMinMaxScaler(feature_range=(-1, 2), clip=clip).fit(X[:30])
+    scale = 3.0 / scaler.data_range_
+    whole = (X - scaler.data_min_) * scale - 1.0
+    if clip:
+        np.clip(whole, -1, 2, out=whole)
+    whole = whole.astype(dtype)
+    back = ((whole - (-1.0)) / scale + scaler.data_min_).astype(dtype)
+    monkeypatch.setattr(_scaling, "_CHUNK_VALUES", 3 * 7 * 4)  # 3 windows per step
+    before = X.copy()
+    Xt = scaler.transform(X)
+    assert Xt.dtype == dtype and Xt.shape == X.shape
+    np.testing.assert_array_equal(Xt, whole)
+    np.testing.assert_array_equal(scaler.inverse_transform(Xt), back)
+    np.testing.assert_array_equal(X, before)  # the input is not modified
+    rows = np.array([5, 0, 39, 12])
+    out = np.empty((4, 7, 4), dtype=np.float32)
+    np.testing.assert_array_equal(scaler._transform_into(X, out, rows),
+                                  whole[rows].astype(np.float32))
