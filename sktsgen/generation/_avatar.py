@@ -415,10 +415,10 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             ``allow_nan=True`` (a channel must have at least one observed value).
             Windows of unequal lengths are accepted whatever ``allow_nan``: a list of 2-D
             arrays, or an array padded with NaN after each window's end
-            (:func:`sktsgen.utils.pad_windows`). The losses ignore the padding, as they
-            ignore missing values, and the networks learn one more channel that marks each
-            window's own steps, so that :meth:`sample` gives every new window the length
-            that goes with its content.
+            (:func:`sktsgen.utils.pad_windows`). The networks see the padding filled with
+            each window's last step, and one more channel that marks the window's own steps,
+            so that :meth:`sample` gives every new window the length that goes with its
+            content.
         y : array-like of shape (n_samples,), default=None
             Optional class labels or continuous targets of the windows (see
             ``target_type``), so that :meth:`sample` can be asked for windows of a class or
@@ -477,7 +477,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         # makes; the training tensor shares its memory on a CPU.
         Xs, mask = self._scaled_training_windows(X, rows, padded)
         if getattr(self, "_length_channel", False):
-            Xs, mask = _with_length_channel(Xs, mask, lengths if rows is None else lengths[rows])
+            own = lengths if rows is None else lengths[rows]
+            if mask is not None:
+                # The padding (its last step repeated) is reconstructed too: a sample cut one
+                # step late then ends on a copy of its last step, not on an unconstrained one.
+                mask |= np.arange(X.shape[1])[None, :, None] >= own[:, None, None]
+                mask = None if mask.all() else mask
+            Xs, mask = _with_length_channel(Xs, mask, own)
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             auto_corr = self.prior_correlation == "auto"
             if not warm:
