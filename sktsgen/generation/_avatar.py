@@ -267,7 +267,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Channels.
     seq_len_ : int
         Window length (the longest window, for windows of unequal lengths).
-    length_counts_ : ndarray of shape (seq_len_,) or None
+    length_counts_ : ndarray of int or None
         After a fit on windows of unequal lengths, how many had each length 1, 2, ...,
         ``seq_len_``, e.g. to compare with the lengths of samples
         (:func:`sktsgen.utils.window_lengths`). None when every window was complete.
