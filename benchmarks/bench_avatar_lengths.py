@@ -90,21 +90,41 @@ def feature_discriminative(real, synth, seed):
     return float(abs(acc.mean() - 0.5))
 
 
+def length_agreement(real, y_real, synth, y_synth):
+    """How well the generated windows' lengths go with their content: per class, the Spearman
+    correlation of the length with every other feature, for the real and for the generated
+    windows; the Pearson correlation of the two sets of correlations (1: the same structure)."""
+    from scipy.stats import spearmanr
+
+    def correlations(windows, labels):
+        F = features(windows)
+        out = []
+        for label in np.unique(labels):
+            rows = labels == label
+            out.append([spearmanr(F[rows, -1], F[rows, j])[0] for j in range(F.shape[1] - 1)])
+        return np.nan_to_num(np.array(out))
+
+    a, b = correlations(real, y_real), correlations(synth, y_synth)
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
 def run(method, seed, args):
     (X_train, y_train), (X_test, y_test) = load(method)
     gen = AvatarGenerator(n_iter=args.n_iter, random_state=seed)
     start = time.perf_counter()
     gen.fit(X_train, y_train)
     fit_s = time.perf_counter() - start
-    scores_tstr, scores_disc, lengths = [], [], []
+    scores_tstr, scores_disc, lengths, agreement = [], [], [], []
     for r in range(args.n_repeats):
         synth = gen.sample(len(y_train), random_state=1000 * seed + r, y=y_train)
         synth = unpad_windows(synth)
         lengths.append(np.mean([len(w) for w in synth]))
         scores_tstr.append(tstr(synth, y_train, X_test, y_test))
         scores_disc.append(feature_discriminative(X_train, synth, seed=r))
+        if method != "pad_last":  # the padded windows all have one length
+            agreement.append(length_agreement(X_train, y_train, synth, y_train))
     return {"method": method, "seed": seed, "n_iter": args.n_iter, "fit_seconds": fit_s,
-            "tstr": scores_tstr, "discriminative": scores_disc,
+            "tstr": scores_tstr, "discriminative": scores_disc, "length_agreement": agreement,
             "mean_length": float(np.mean(lengths)),
             "real_mean_length": float(np.mean([len(w) for w in X_train])),
             "trtr": tstr(X_train, y_train, X_test, y_test)}
@@ -125,12 +145,16 @@ def report(rows, args):
         "last values, length) trained on generated windows (270, the classes of the "
         "training file); TRTR is the same model trained on the real training series. "
         "Feature discriminative score: |accuracy - 0.5| of a gradient-boosting classifier "
-        "telling generated from real training series (5-fold), lower is better. Mean ± std "
+        "telling generated from real training series (5-fold), lower is better. "
+        "Length-content agreement: per class, the Spearman correlation of a window's length "
+        "with each of its other features, for the real and for the generated windows; the "
+        "correlation of the two sets (1 is the real structure). Mean ± std "
         f"over the fit seeds of each seed's mean over {args.n_repeats} sample draws. "
         + machine_line(),
         "",
-        "| fitted on | TSTR | TRTR | feature discriminative | mean length (real) | fit time |",
-        "| --- | --- | --- | --- | --- | --- |",
+        ("| fitted on | TSTR | TRTR | feature discriminative | length-content agreement "
+         "| mean length (real) | fit time |"),
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for method, label in METHODS.items():
         rs = [r for r in rows if r["method"] == method]
@@ -138,9 +162,13 @@ def report(rows, args):
             continue
         t = np.array([np.mean(r["tstr"]) for r in rs])
         d = np.array([np.mean(r["discriminative"]) for r in rs])
+        a = np.array([np.mean(r["length_agreement"]) for r in rs
+                      if r.get("length_agreement")])
+        agree = f"{a.mean():.2f} ± {a.std():.2f}" if len(a) == len(rs) else "-"
         lines.append(
             f"| {label} | {t.mean():.3f} ± {t.std():.3f} | {rs[0]['trtr']:.3f} | "
-            f"{d.mean():.3f} ± {d.std():.3f} | {np.mean([r['mean_length'] for r in rs]):.1f}"
+            f"{d.mean():.3f} ± {d.std():.3f} | {agree} | "
+            f"{np.mean([r['mean_length'] for r in rs]):.1f}"
             f" ({rs[0]['real_mean_length']:.1f}) | "
             f"{np.mean([r['fit_seconds'] for r in rs]):.0f} s ({len(rs)} seeds) |")
     if args.findings:
