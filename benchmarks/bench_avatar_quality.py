@@ -148,7 +148,8 @@ def scores(name, config, X, samples, args, info=None):
 
 
 def metrics_path(name, config, args):
-    return RESULTS / f"{name}-{config}-{args.n_iter or 'full'}-{args.seed}-metrics{args.n_repeats}.json"
+    return (RESULTS / f"{name}-{config}-{args.n_iter or 'full'}-{args.seed}"
+            f"-metrics{args.n_repeats}.json")
 
 
 def saved_run(name, config, args):

@@ -63,8 +63,9 @@ def train_supervised(module, X, y, *, loss, n_epochs, batch_size, generator, opt
         Reused when given (warm start); else a fused Adam with ``learning_rate``.
     learning_rate : float, default=1e-3
     validation : tuple (X_val, y_val) or (X_val, y_val, lengths_val), default=None
-        Tensors; the third one, the windows' lengths, goes with ``lengths``. When given, the loss on it is computed after every epoch; training stops once it has
-        not improved by ``tol`` for ``n_iter_no_change`` epochs and the best weights are
+        Tensors; the third one, the windows' lengths, goes with ``lengths``. When given,
+        the loss on it is computed after every epoch; training stops once it has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs and the best weights are
         restored.
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
@@ -73,8 +74,8 @@ def train_supervised(module, X, y, *, loss, n_epochs, batch_size, generator, opt
         forward pass: the tensors the module sees (scaled windows, transformed targets) and
         the batch's row indices into ``X`` (so that a hook can treat some rows apart). The
         returned batch may be larger or smaller, except with ``lengths``: the hook leaves
-        the batch's windows and their lengths in place. Gradients of the model's loss flow into whatever
-        ``augment`` returns, but only ``module``'s optimizer steps here; a caller training an
+        the batch's windows and their lengths in place. Gradients of the model's loss flow
+        into whatever ``augment`` returns, but only ``module``'s optimizer steps here; a caller training an
         adversary updates it inside the hook.
     lengths : torch.Tensor of shape (n_samples,), default=None
         Steps of each window of ``X`` before its padding (int64, on ``X``'s device); None
