@@ -75,8 +75,8 @@ def train_supervised(module, X, y, *, loss, n_epochs, batch_size, generator, opt
         the batch's row indices into ``X`` (so that a hook can treat some rows apart). The
         returned batch may be larger or smaller, except with ``lengths``: the hook leaves
         the batch's windows and their lengths in place. Gradients of the model's loss flow
-        into whatever ``augment`` returns, but only ``module``'s optimizer steps here; a caller training an
-        adversary updates it inside the hook.
+        into whatever ``augment`` returns, but only ``module``'s optimizer steps here; a
+        caller training an adversary updates it inside the hook.
     lengths : torch.Tensor of shape (n_samples,), default=None
         Steps of each window of ``X`` before its padding (int64, on ``X``'s device); None
         for complete windows. Each batch gets its rows' lengths.
