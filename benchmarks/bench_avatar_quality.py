@@ -222,6 +222,8 @@ def main():
     ap.add_argument("--verbose", type=int, default=0)
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     ap.add_argument("--note", default="", help="free text added under the table")
+    ap.add_argument("--findings", default=None,
+                    help="markdown file of findings (bullets) printed under the table")
     ap.add_argument("--keep-rows", action="store_true",
                     help="keep the AVATAR rows of the current table that this command does "
                          "not measure (after the measured ones)")
@@ -274,11 +276,13 @@ def report(rows, args):
         runs = groups[(name, config)]
         info = runs[0][0]
         it = info["params"].get("n_iter", AvatarGenerator().n_iter)
-        fit_min = np.mean([r[0]["fit_seconds"] for r in runs]) / 60
+        fits = [r[0]["fit_seconds"] / 60 for r in runs]
+        fit_min = (f"{fits[0]:.1f} min" if len(fits) == 1
+                   else f"{min(fits):.1f} to {max(fits):.1f} min")
         seeds = f", {len(runs)} fit seeds" if len(runs) > 1 else ""
         lines.append(f"| {name} | AVATAR `{config}` ({it} it./stage{seeds}) | "
                      f"{fmt_seeds([r[1] for r in runs])} | {fmt_seeds([r[2] for r in runs])} | "
-                     f"{fit_min:.1f} min |")
+                     f"{fit_min} |")
     kept = kept_rows({(name, config) for name, config in order}) if args.keep_rows else []
     lines += kept
     for model, scores in PUBLISHED.items():
@@ -287,6 +291,8 @@ def report(rows, args):
             lines.append(f"| {name} | {model} (published) | {d} | {p} | - |")
     if args.note:
         lines += ["", args.note]
+    if args.findings:
+        lines += ["", Path(args.findings).read_text().strip()]
     lines += ["", "Configurations:", ""]
     kept_configs = {line.split("`")[1] for line in kept}
     for config in sorted({r[1] for r in rows} | kept_configs):
