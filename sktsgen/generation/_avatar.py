@@ -17,7 +17,7 @@ from ..preprocessing._scaling import chunk_rows
 from ..training._avatar import STAGES, train_avatar
 from ..training._common import recompute_batch_norm, report_step
 from ..utils._chunks import map_chunks
-from ..utils._lengths import check_lengths, window_lengths
+from ..utils._lengths import check_lengths, padding_mask, window_lengths
 from ..utils._streaming import CHUNKS_PER_BLOCK, check_out, is_shared_memmap, release_pages
 from ..utils._torch import (
     TorchPickleMixin,
@@ -475,14 +475,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
             X_val, rows = self.scaler_._transform_into(X, X_val, perm[:n_val]), perm[n_val:]
         # The scaled (and filled) training windows, in float32: the one copy of X that fit
         # makes; the training tensor shares its memory on a CPU.
-        Xs, mask = self._scaled_training_windows(X, rows, padded)
+        own = lengths if rows is None else lengths[rows]
+        Xs, mask = self._scaled_training_windows(X, rows, own if padded else None)
         if getattr(self, "_length_channel", False):
-            own = lengths if rows is None else lengths[rows]
-            if mask is not None:
-                # The padding (its last step repeated) is reconstructed too: a sample cut one
-                # step late then ends on a copy of its last step, not on an unconstrained one.
-                mask |= np.arange(X.shape[1])[None, :, None] >= own[:, None, None]
-                mask = None if mask.all() else mask
             Xs, mask = _with_length_channel(Xs, mask, own)
         with torch_threads(1, self.device_), torch_seed(seed, self.device_):
             auto_corr = self.prior_correlation == "auto"
@@ -565,11 +560,13 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         with np.errstate(invalid="ignore", divide="ignore"):
             return (total / count).astype(X.dtype)
 
-    def _scaled_training_windows(self, X, rows=None, padded=False):
+    def _scaled_training_windows(self, X, rows=None, lengths=None):
         """Windows ``X`` (or ``X[rows]``, in that order) scaled to [0, 1] into one float32
-        array, with missing entries filled (``allow_nan``) or, with ``padded``, the padding
-        of windows of unequal lengths, and the boolean mask of the observed entries (None
-        when nothing is missing).
+        array, with missing entries filled (``allow_nan``) and, given the windows' own
+        ``lengths`` (in the same order), the padding of shorter windows filled with their
+        last step; and the boolean mask of the entries the losses compare (None when that
+        is all of them). The filled padding counts as observed: reconstructing it, a sample
+        cut one step late ends on a copy of its last step, not on an unconstrained value.
 
         Scaling and filling go a chunk of windows at a time, so the temporaries stay small;
         the values are those of ``scaler_.transform`` and ``fill_missing`` on the whole
@@ -579,18 +576,23 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         Xs = np.empty((n, *X.shape[1:]), dtype=np.float32)
         self.scaler_._transform_into(X, Xs, rows)
         mask = None
-        if self.allow_nan or padded:
+        if self.allow_nan or lengths is not None:
             # Padding alone: every channel is observed on a window's own steps, so the fill
             # is the window's last step repeated and the channel values are never used.
             fill = self._channel_fill if self.allow_nan else np.zeros(X.shape[2])
             step = chunk_rows(X)
             for start in range(0, n, step):
                 filled, observed = fill_missing(Xs[start:start + step], fill)
-                if observed is not None:
+                if observed is None:
+                    continue
+                Xs[start:start + step] = filled
+                if lengths is not None:
+                    own = padding_mask(lengths[start:start + step], X.shape[1])
+                    observed |= ~own[:, :, None]
+                if not observed.all():
                     if mask is None:
                         mask = np.ones(Xs.shape, dtype=bool)
                     mask[start:start + step] = observed
-                    Xs[start:start + step] = filled
         return Xs, mask
 
     def _finish_networks(self, data, seed, verbose=0):
@@ -979,7 +981,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         lengths = window_lengths(X)
         padded = bool((lengths < X.shape[1]).any())
         # float32, as the encoder reads them: one copy of X, scaled a chunk at a time.
-        Xs, _ = self._scaled_training_windows(X, padded=padded)
+        Xs, _ = self._scaled_training_windows(X, lengths=lengths if padded else None)
         if getattr(self, "_length_channel", False):
             Xs, _ = _with_length_channel(Xs, None, lengths)
         H = self._run(self.module_.encoder, Xs, X.dtype, self.hidden_size_)
@@ -1079,7 +1081,7 @@ def _with_length_channel(Xs, mask, lengths):
     """Scaled windows with one more channel, 1 on each window's own steps and 0 on its
     padding, always observed: the networks learn where a window ends together with what it
     holds, so that a sampled window's length goes with its content."""
-    steps = (np.arange(Xs.shape[1])[None, :] < lengths[:, None]).astype(Xs.dtype)
+    steps = padding_mask(lengths, Xs.shape[1]).astype(Xs.dtype)
     Xs = np.concatenate([Xs, steps[..., None]], axis=2)
     if mask is not None:
         mask = np.concatenate([mask, np.ones(mask.shape[:2] + (1,), dtype=bool)], axis=2)
