@@ -96,6 +96,9 @@ METHODS = {
     "time warping": Method("TimeWarpingOverSampler"),
     "random latent": Method("LatentAdversarialSampler", {"perturbation": "random"}, tunable=True),
     "latent adversarial": Method("LatentAdversarialSampler", tunable=True),
+    # The paper's step: every new window of a source takes its full perturbation.
+    "latent adversarial, full steps": Method("LatentAdversarialSampler", {"symmetric": False},
+                                             tunable=True),
     # A conditional AVATAR fitted to every training window, asked for windows of each class.
     # 300 iterations per stage on batches of 32: about 100 s on GunPoint's 150 steps.
     "generative (AVATAR)": Method("GenerativeWindowOverSampler",

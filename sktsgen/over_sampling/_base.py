@@ -7,6 +7,7 @@ sampler that needs the sources' indices or makes new targets (interpolation betw
 overrides ``_augment_indices`` instead of ``_augment``.
 """
 
+import copy
 import numbers
 from typing import ClassVar
 
@@ -335,8 +336,10 @@ or list of array-like of shape (len_i, n_features)
         # The hooks see shorter windows with their last step repeated over the padding.
         X_hooks = fill_padding(X, lengths) if padded else X
         # Fit before drawing sources, so that a learned augmenter does not depend on how
-        # many windows are asked for.
-        self._fit_augmenter(X_hooks, y, rare, random_state)
+        # many windows are asked for, and on a copy of the random state, so that the sources
+        # are those RandomWindowOverSampler draws with the same random_state: changing the
+        # sampler changes how the new windows are made, not which windows they come from.
+        self._fit_augmenter(X_hooks, y, rare, copy.deepcopy(random_state))
         source = self._source_indices(y, rare, random_state)
         self.sample_indices_ = np.concatenate([np.arange(X.shape[0]), source])
         if source.shape[0] == 0:

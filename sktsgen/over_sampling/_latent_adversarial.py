@@ -103,7 +103,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         The paper's module (0) learns to ignore its noise input, so the new windows of one
         source are nearly identical; 1 is ``perturbation="random"``. See
         ``docs/over_sampling.md``.
-    jitter : float or "auto", default=0.0
+    jitter : float or "auto", default="auto"
         Gaussian noise added to every perturbed channel of each new window in
         ``fit_resample``, independent per step and channel, with standard deviation
         ``jitter`` times the channel's standard deviation over all windows
@@ -112,10 +112,8 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         carry the target, and 0 otherwise (classification, or no channel kept): noise of
         that size on the target's own channel would change what the window says about its
         label. The value used is ``jitter_``. Models perturbing on the fly
-        (``augmenter=``) do not add it. Off by default: on Energy, 0.5 on every channel but
-        the target's made the latent sampler worse than the same noise added to plain copies
-        (``JitterOverSampler(sigma=0.5, keep_features="auto")``); see
-        ``docs/over_sampling.md``.
+        (``augmenter=``) do not add it. On Energy this noise is what gains on duplication;
+        see ``docs/over_sampling.md``.
     perturb_fraction : float in (0, 1], default=1.0
         Share of the targeted windows that are perturbed; the others stay exact copies of
         their sources. On the fly (``augmenter=``, the paper's protocol) each targeted window
@@ -142,6 +140,17 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         R^2, in ``target_scores_``) beyond chance (F-test at 1%, corrected for the number of
         channels); if none or all do, every channel is perturbed. In
         classification ``"auto"`` keeps no channel. ``None`` perturbs every channel.
+    symmetric : bool, default=True
+        Move each new window of ``fit_resample`` a random part of the way along its
+        perturbation, in either direction: ``u * delta`` with ``u`` uniform in [-1, 1]
+        (``x + decoder(z + u * delta) - decoder(z)`` with ``residual``), instead of the full
+        ``delta`` (False, the paper's step). The trained module gives all the new windows of
+        one source nearly the same perturbation, and the rare windows largely a common
+        push; as fixed windows that push becomes a feature of their label which real
+        windows do not have, and the downstream model learns it. Symmetric steps keep the
+        directions the adversary found and lose the push. Models perturbing on the fly
+        (``augmenter=``) take full steps. See ``docs/over_sampling.md`` for the measured
+        effect.
     recompute_batch_norm : bool, default=False
         After the autoencoder's training, replace its batch-norm moving averages by
         statistics averaged over one pass of the training windows with the final weights, as
@@ -289,6 +298,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         "perturbation_snapshots": _positive_int(),
         "jitter": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
         "keep_features": ["array-like", StrOptions({"auto"}), None],
+        "symmetric": ["boolean"],
         "recompute_batch_norm": ["boolean"],
         "latent_dim": _positive_int(),
         "n_iter": [*_positive_int(), StrOptions({"auto"})],
@@ -310,8 +320,9 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", perturbation="adversarial", scale=0.1,
                  minority_threshold=None, residual=True, center=False, random_fraction=0.0,
-                 jitter=0.0, perturb_fraction=1.0, perturbation_snapshots=1,
-                 keep_features="auto", recompute_batch_norm=False, latent_dim=512,
+                 jitter="auto", perturb_fraction=1.0, perturbation_snapshots=1,
+                 keep_features="auto", symmetric=True,
+                 recompute_batch_norm=False, latent_dim=512,
                  n_iter="auto", predictor_n_iter="auto", batch_size=128, learning_rate=5e-4,
                  discriminator_learning_rate=2e-3, adversarial_weight=0.05,
                  discriminator_costs=(1.0, 0.1), perturbation_learning_rate=1e-3,
@@ -328,6 +339,7 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         self.jitter = jitter
         self.perturbation_snapshots = perturbation_snapshots
         self.keep_features = keep_features
+        self.symmetric = symmetric
         self.recompute_batch_norm = recompute_batch_norm
         self.latent_dim = latent_dim
         self.n_iter = n_iter
@@ -541,17 +553,16 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         states = [self.perturbation_module_]
         if getattr(self, "perturbation_snapshots_", None) is not None:
             states = [*self.perturbation_snapshots_, self.perturbation_module_]
+        kw = {"generator": generator, "residual": self.residual, "symmetric": self.symmetric}
         if len(states) == 1:
-            X_new = perturb_windows(states[0], self.autoencoder_module_, Xt,
-                                    generator=generator, residual=self.residual)
+            X_new = perturb_windows(states[0], self.autoencoder_module_, Xt, **kw)
         else:
             # New window i comes from state i mod K; the sources are in random order.
             X_new = torch.empty_like(Xt)
             turn = torch.arange(Xt.shape[0], device=Xt.device) % len(states)
             for k, state in enumerate(states):
                 rows = turn == k
-                X_new[rows] = perturb_windows(state, self.autoencoder_module_, Xt[rows],
-                                              generator=generator, residual=self.residual)
+                X_new[rows] = perturb_windows(state, self.autoencoder_module_, Xt[rows], **kw)
         X_new = X_new.cpu().numpy().astype(X_source.dtype, copy=False)
         X_new = self.scaler_.inverse_transform(X_new)
         if self.perturb_fraction < 1:

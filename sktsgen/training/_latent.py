@@ -217,19 +217,25 @@ def decode(autoencoder, Z, chunk_size=4096):
 
 @torch.no_grad()
 def perturb_windows(perturbation, autoencoder, X, *, generator, residual=False,
-                    chunk_size=4096):
+                    symmetric=False, chunk_size=4096):
     """Encode, perturb (fresh noise per window) and decode ``X`` in chunks (eval mode).
 
     With ``residual=True`` the result is ``X + decode(z + delta) - decode(z)``: the latent
     perturbation's effect added to the window itself, which keeps the detail (e.g. sharp
-    peaks) that the autoencoder's reconstruction smooths away.
+    peaks) that the autoencoder's reconstruction smooths away. With ``symmetric=True`` each
+    window takes ``u * delta`` instead of ``delta``, ``u`` uniform in [-1, 1] (drawn after
+    the chunk's noise): a step of random length and sign along its own perturbation.
     """
     perturbation.eval()
     autoencoder.eval()
     out = []
     for c in torch.split(X, chunk_size):
         z = autoencoder.encode(c)
-        x_new = autoencoder.decode(perturbation(z, generator=generator))
+        z_new = perturbation(z, generator=generator)
+        if symmetric:
+            u = torch.rand(c.shape[0], 1, generator=generator, device=generator.device)
+            z_new = z + (z_new - z) * (2 * u.to(z.device) - 1)
+        x_new = autoencoder.decode(z_new)
         out.append(x_new + c - autoencoder.decode(z) if residual else x_new)
     return torch.cat(out)
 

@@ -13,6 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.nn._latent import ConvAutoencoder, LatentPerturbation, WeightNormLinear
+from sktsgen.over_sampling import RandomWindowOverSampler
 from sktsgen.over_sampling._channels import kept_channels, target_channel_scores
 from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
 from sktsgen.training._latent import encode, perturb_windows, train_perturbation
@@ -596,7 +597,7 @@ def test_train_perturbation_returns_evenly_spaced_copies():
 def test_jitter_adds_noise_of_its_size_to_the_perturbed_channels_only():
     X, y = _windows(n=200), _regression_target(n=200, n_rare=40)
     kw = {"minority_threshold": 5.0, "keep_features": [0], "sampling_strategy": 0.5}
-    quiet = _sampler(**kw).fit_resample(X, y)[0][200:]
+    quiet = _sampler(**kw, jitter=0.0).fit_resample(X, y)[0][200:]
     sampler = _sampler(**kw, jitter=0.5)
     noisy = sampler.fit_resample(X, y)[0][200:]
     assert sampler.jitter_ == 0.5
@@ -611,7 +612,7 @@ def test_jitter_adds_noise_of_its_size_to_the_perturbed_channels_only():
     [({"keep_features": [0]}, 0.5), ({}, 0.0), ({"keep_features": [0], "jitter": 0.2}, 0.2)],
 )
 def test_jitter_auto_needs_kept_channels(params, expected):
-    sampler = _sampler(**{"minority_threshold": 5.0, "jitter": "auto", **params})
+    sampler = _sampler(**{"minority_threshold": 5.0, **params})  # jitter="auto" by default
     sampler.fit_resample(_windows(), _regression_target())
     assert sampler.jitter_ == expected
 
@@ -637,3 +638,55 @@ def test_keep_features_auto_ignores_a_chance_score_on_few_windows():
     X, y = _windows(), _regression_target()
     mask, scores = kept_channels("auto", X, y, "regression")
     assert scores[1] > 0.25 and mask is None
+
+
+# -- symmetric steps ----------------------------------------------------------------------
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_symmetric_steps_go_both_ways_along_the_same_perturbation(task):
+    X = _windows(n=60)
+    if task == "regression":
+        y, kw = _regression_target(n=60, n_rare=6), {"minority_threshold": 5.0,
+                                                     "keep_features": None}
+    else:
+        y, kw = np.r_[np.zeros(50), np.ones(10)].astype(int), {}
+    full = _sampler(predictor_n_iter=5, symmetric=False, **kw)
+    X_full, y_full = full.fit_resample(X, y)
+    sym = _sampler(predictor_n_iter=5, **kw)  # symmetric by default
+    X_sym, y_sym = sym.fit_resample(X, y)
+    n = len(X)
+    # Training is the same: same sources, targets and modules; only the steps differ.
+    np.testing.assert_array_equal(sym.sample_indices_, full.sample_indices_)
+    np.testing.assert_array_equal(y_sym, y_full)
+    np.testing.assert_array_equal(X_sym[:n], X)
+    source = X[sym.sample_indices_[n:]]
+    step_full = (X_full[n:] - source).reshape(len(source), -1)
+    step_sym = (X_sym[n:] - source).reshape(len(source), -1)
+    # Each symmetric step lies along its own full perturbation, with a length in [-1, 1] of it.
+    along = (step_sym * step_full).sum(1) / (step_full ** 2).sum(1)
+    assert along.min() < -0.2 and along.max() > 0.2
+    assert np.all(np.abs(along) <= 1.05)
+    # The full perturbations share a push; the symmetric ones (mean step ~0) much less.
+    shared = np.linalg.norm(step_full.mean(0)) / np.linalg.norm(step_full, axis=1).mean()
+    shared_sym = np.linalg.norm(step_sym.mean(0)) / np.linalg.norm(step_full, axis=1).mean()
+    assert shared_sym < 0.5 * shared
+    # Reproducible.
+    X_again, _ = _sampler(predictor_n_iter=5, **kw).fit_resample(X, y)
+    np.testing.assert_array_equal(X_again, X_sym)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_sources_are_those_duplication_draws_with_the_same_random_state(task):
+    X = _windows(n=60)
+    if task == "regression":
+        y, kw = _regression_target(n=60, n_rare=6), {"minority_threshold": 5.0}
+    else:
+        y, kw = np.r_[np.zeros(50), np.ones(10)].astype(int), {}
+    latent = _sampler(random_state=7, **kw)
+    latent.fit_resample(X, y)
+    duplication = RandomWindowOverSampler(random_state=7, **kw)
+    duplication.fit_resample(X, y)
+    np.testing.assert_array_equal(latent.sample_indices_, duplication.sample_indices_)
+    # A RandomState instance is advanced by the draws, not by the networks' training.
+    state = np.random.RandomState(7)
+    _sampler(random_state=state, **kw).fit_resample(X, y)
+    assert not np.array_equal(state.get_state()[1], np.random.RandomState(7).get_state()[1])
