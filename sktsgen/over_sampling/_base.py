@@ -106,7 +106,9 @@ class BaseWindowOverSampler(BaseOverSampler):
 
     - ``_fit_augmenter(X, y, rare_mask, random_state)``: learn from all windows before
       augmenting (``rare_mask`` is the boolean rare mask in regression, ``None`` in
-      classification). The default does nothing.
+      classification). The default does nothing. It gets a copy of the random state, so
+      whatever it draws, the source windows are those :class:`RandomWindowOverSampler`
+      draws with the same ``random_state``.
     - ``_augment(X_source, y_source, random_state)``: return an array shaped like
       ``X_source``, one new window per source row.
     - ``_augment_indices(X, y, source, random_state)``: return ``(X_new, y_new)``, one new

@@ -231,10 +231,12 @@ def perturb_windows(perturbation, autoencoder, X, *, generator, residual=False,
     out = []
     for c in torch.split(X, chunk_size):
         z = autoencoder.encode(c)
-        z_new = perturbation(z, generator=generator)
         if symmetric:
+            delta = perturbation.delta(z, generator=generator)
             u = torch.rand(c.shape[0], 1, generator=generator, device=generator.device)
-            z_new = z + (z_new - z) * (2 * u.to(z.device) - 1)
+            z_new = z + delta * (2 * u.to(z.device) - 1)
+        else:
+            z_new = perturbation(z, generator=generator)
         x_new = autoencoder.decode(z_new)
         out.append(x_new + c - autoencoder.decode(z) if residual else x_new)
     return torch.cat(out)

@@ -686,7 +686,7 @@ def test_sources_are_those_duplication_draws_with_the_same_random_state(task):
     duplication = RandomWindowOverSampler(random_state=7, **kw)
     duplication.fit_resample(X, y)
     np.testing.assert_array_equal(latent.sample_indices_, duplication.sample_indices_)
-    # A RandomState instance is advanced by the draws, not by the networks' training.
+    # A RandomState instance passed in is still advanced (by the sources' and noise draws).
     state = np.random.RandomState(7)
     _sampler(random_state=state, **kw).fit_resample(X, y)
     assert not np.array_equal(state.get_state()[1], np.random.RandomState(7).get_state()[1])
