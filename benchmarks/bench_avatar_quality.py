@@ -53,6 +53,12 @@ CONFIGS = {
     "cosine": ({"lr_schedule": "cosine"},
                "defaults with the joint stage's learning rates annealed to a tenth"),
     "4000-it": ({"n_iter": 4000}, "defaults with 4000 iterations per stage"),
+    "hidden-28": ({"hidden_size": 28},
+                  ("defaults with a code of 28 units, the earlier default width on Energy "
+                   "(max(n_features, 24)); the default is now max(2 * n_features, 24), 56")),
+    "diffusion-bf16": ({"latent_sampling": "diffusion", "diffusion_precision": "bfloat16"},
+                       ("defaults with the code diffusion in place of the mixture, trained in "
+                        "bfloat16")),
     "early-stop": ({"n_iter": 4000, "early_stopping": True},
                    ("up to 4000 iterations per stage, joint stage stopped early on the held-out "
                     "discriminative score (10% of the windows), best weights kept")),

@@ -82,8 +82,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     hidden_size : int, default=None
-        Width of every GRU and of the latent code. None uses ``max(n_features, 24)``; the
-        authors' code uses ``n_features``.
+        Width of every GRU and of the latent code. None uses ``max(2 * n_features, 24)``;
+        the authors' code uses ``n_features``.
     num_layers : int, default=3
         GRU layers of encoder, decoder and discriminator; the supervisor has one fewer
         (the authors' code uses 4).

@@ -10,7 +10,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._fast_gru import GRULayer, half_state_stack, half_state_step_outputs, inference_on_cpu
+from ._fast_gru import (
+    GRULayer,
+    half_state_stack,
+    half_state_step_outputs,
+    inference_batch,
+    inference_on_cpu,
+)
 from ._functional import batch_variance
 
 _ACTIVATIONS = {"sigmoid": torch.sigmoid, "identity": None}
@@ -73,7 +79,11 @@ class BNGRUStack(nn.Module):
 
     def _folded_forward(self, x):
         """The function of the layer-by-layer path through ``half_state_stack``: every batch
-        norm folded into the weights of the layer it feeds."""
+        norm folded into the weights of the layer it feeds. Large batches run in passes of
+        :func:`inference_batch` windows, each padded as a whole batch would be."""
+        size = inference_batch(x.shape[0], self.out.in_features)
+        if x.shape[0] > size:
+            return torch.cat([self._folded_forward(part) for part in x.split(size)])
         affines = None
         if self.norms is not None:
             affines = []
@@ -299,8 +309,9 @@ class AvatarNet(nn.Module):
 
 
 def default_hidden_size(n_features):
-    """Hidden size used when the estimator's ``hidden_size`` is None."""
-    return max(int(n_features), 24)
+    """Hidden size used when the estimator's ``hidden_size`` is None: twice the channels,
+    at least 24. A code as wide as the data reconstructs many channels poorly (Energy's 28)."""
+    return max(2 * int(n_features), 24)
 
 
 __all__ = ["AvatarNet", "BNGRUStack", "GRULayer", "Prior", "default_hidden_size", "distribution_loss",

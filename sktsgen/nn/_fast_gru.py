@@ -26,6 +26,21 @@ from torch import nn
 _INFERENCE_BLOCK = 4
 # Column alignment of half_state_recurrence's batch (see with_ones_row).
 _BATCH_ALIGN = 32
+# Bytes of a recurrence step's tensors (input projections of a block of steps,
+# pre-activations, candidate, states) for one pass: larger batches are cut into passes of this
+# size, so that a step's tensors stay in a core's L2 cache.
+_INFERENCE_BYTES = 2 << 20
+
+
+def inference_batch(batch, hidden_size):
+    """Windows per pass of :func:`half_state_recurrence` for ``batch`` windows through layers
+    of ``hidden_size``: the batch cut into equal passes (multiples of ``_BATCH_ALIGN``) whose
+    step tensors fit in ``_INFERENCE_BYTES``."""
+    per_window = 4 * (_INFERENCE_BLOCK * 3 * hidden_size + 5 * hidden_size + 2)
+    largest = max(_BATCH_ALIGN, _INFERENCE_BYTES // per_window // _BATCH_ALIGN * _BATCH_ALIGN)
+    passes = -(-batch // largest)
+    per_pass = -(-batch // passes)
+    return -(-per_pass // _BATCH_ALIGN) * _BATCH_ALIGN
 
 
 def _doubled_candidate(w, b, hid):

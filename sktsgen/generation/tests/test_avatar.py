@@ -12,9 +12,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktsgen.datasets import make_sines
 from sktsgen.generation import AvatarGenerator
-from sktsgen.nn import CodeDiffusion, CodeMixture
+from sktsgen.nn import CodeDiffusion, CodeMixture, _fast_gru
 from sktsgen.nn._avatar import AvatarNet, BNGRUStack, GRULayer, Prior
-from sktsgen.nn._fast_gru import augmented_gru_weights, half_state_recurrence, with_ones_row
+from sktsgen.nn._fast_gru import (
+    augmented_gru_weights,
+    half_state_recurrence,
+    inference_batch,
+    with_ones_row,
+)
 from sktsgen.nn._functional import batch_variance
 from sktsgen.training._avatar import gated_step, train_avatar
 from sktsgen.training._common import recompute_batch_norm
@@ -135,6 +140,21 @@ def test_stack_inference_folds_batch_norm(batch_norm, activation):
         torch.testing.assert_close(net(x), want)
         net.train()
         assert not net._can_fold()  # batch statistics: nothing to fold
+
+
+def test_large_batches_run_in_equal_passes_with_the_same_values(monkeypatch):
+    # Passes keep a step's tensors in cache; a window's values must not change with them
+    # beyond rounding (BLAS may block a matrix product differently for another batch width).
+    assert inference_batch(2048, 24) == 1024 and inference_batch(2049, 24) == 1056
+    assert inference_batch(10, 24) == 32 and inference_batch(100_000, 56) % 32 == 0
+    torch.manual_seed(0)
+    net = BNGRUStack(3, 5, 3, 2, "sigmoid").eval()
+    x = torch.randn(300, 7, 3)
+    with torch.no_grad():
+        whole = net(x)
+        monkeypatch.setattr(_fast_gru, "_INFERENCE_BYTES", 1)  # one aligned pass of 32 each
+        assert inference_batch(300, 5) == 32
+        torch.testing.assert_close(net(x), whole)
 
 
 def test_stack_batch_norm_modes():
@@ -288,6 +308,14 @@ def test_shapes_dtype_and_scale(X, dtype):
     back = gen.inverse_transform(H)
     assert back.shape == Xd.shape and back.dtype == dtype
     assert gen.n_features_in_ == 3 and gen.seq_len_ == 6 and gen.hidden_size_ == 4
+
+
+@pytest.mark.parametrize("n_features, expected", [(3, 24), (12, 24), (13, 26), (28, 56)])
+def test_default_hidden_size_is_twice_the_channels_at_least_24(n_features, expected):
+    X = np.random.default_rng(0).normal(size=(20, 4, n_features))
+    gen = tiny(hidden_size=None, n_iter=1).fit(X)
+    assert gen.hidden_size_ == expected
+    assert gen.transform(X[:2]).shape == (2, 4, expected)
 
 
 def test_two_d_input_is_windows_of_length_one():
