@@ -26,7 +26,7 @@ from torch import nn
 _INFERENCE_BLOCK = 4
 # Column alignment of half_state_recurrence's batch (see with_ones_row).
 _BATCH_ALIGN = 32
-# Bytes of a recurrence step's tensors (input projections of a block of steps,
+# Bytes of a recurrence step's float32 tensors (input projections of a block of steps,
 # pre-activations, candidate, states) for one pass: larger batches are cut into passes of this
 # size, so that a step's tensors stay in a core's L2 cache.
 _INFERENCE_BYTES = 2 << 20
