@@ -16,6 +16,7 @@ from sktsgen.nn._latent import ConvAutoencoder, LatentPerturbation, WeightNormLi
 from sktsgen.over_sampling import RandomWindowOverSampler
 from sktsgen.over_sampling._channels import kept_channels, target_channel_scores
 from sktsgen.over_sampling._latent_adversarial import LatentAdversarialSampler
+from sktsgen.over_sampling._spectrum import apply_gain, power_spectrum, spectral_gain
 from sktsgen.training._latent import encode, perturb_windows, train_perturbation
 from sktsgen.utils._testing import imblearn_parametrize_with_checks
 from sktsgen.utils._torch import make_generator
@@ -690,3 +691,62 @@ def test_sources_are_those_duplication_draws_with_the_same_random_state(task):
     state = np.random.RandomState(7)
     _sampler(random_state=state, **kw).fit_resample(X, y)
     assert not np.array_equal(state.get_state()[1], np.random.RandomState(7).get_state()[1])
+
+
+# -- match_spectrum ----------------------------------------------------------------------
+def _sines(n=50, seq_len=64, d=2, period=32, seed=0):
+    t = np.arange(seq_len)[None, :, None]
+    phase = np.random.default_rng(seed).uniform(0, 6, size=(n, 1, d))
+    return np.sin(2 * np.pi * t / period + phase)
+
+
+def test_spectral_gain_caps_each_frequency_at_the_changes_share_of_the_data():
+    smooth = _sines()
+    change = 0.1 * np.random.default_rng(1).normal(size=smooth.shape)
+    gain = spectral_gain(smooth, change)
+    assert gain.shape == (33, 2)
+    assert np.all((gain >= 0) & (gain <= 1)) and np.all(gain[0] == 1)
+    shaped = apply_gain(change, gain)
+    p_ref, p_chg, p_new = power_spectrum(smooth), power_spectrum(change), power_spectrum(shaped)
+    share = p_chg[1:].sum(0) / p_ref[1:].sum(0)
+    assert np.all(p_new[1:] <= share * p_ref[1:] * (1 + 1e-9) + 1e-12)
+    # White noise on sines of period 32: nearly all of it goes, the sines' frequency stays.
+    assert p_new[1:].sum() < 0.1 * p_chg[1:].sum()
+    np.testing.assert_array_equal(gain[64 // 32], 1.0)
+    np.testing.assert_allclose(shaped.mean(axis=1), change.mean(axis=1), atol=1e-12)
+
+
+def test_spectral_gain_leaves_a_change_shaped_like_the_data_and_a_constant_channel():
+    smooth = _sines() + 0.01 * np.random.default_rng(2).normal(size=(50, 64, 2))
+    np.testing.assert_allclose(spectral_gain(smooth, 0.1 * smooth), 1.0, rtol=1e-7)
+    smooth[..., 1] = 3.0  # constant: a change keeps only its mean
+    change = np.random.default_rng(1).normal(size=smooth.shape)
+    gain = spectral_gain(smooth, change)
+    assert gain[0, 1] == 1 and np.all(gain[1:, 1] == 0)
+    shaped = apply_gain(change, gain)[..., 1]
+    np.testing.assert_allclose(shaped, np.broadcast_to(change[..., 1].mean(1, keepdims=True),
+                                                       shaped.shape), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_match_spectrum_filters_each_change_with_the_fitted_gain(dtype):
+    X = _windows(n=60, seq_len=16, dtype=dtype)
+    y = np.r_[np.zeros(50), np.ones(10)].astype(int)
+    raw = _sampler(match_spectrum=False)
+    X_raw, _ = raw.fit_resample(X, y)
+    shaped = _sampler()  # match_spectrum=True by default
+    X_shaped, _ = shaped.fit_resample(X, y)
+    assert raw.spectral_gain_ is None
+    gain = shaped.spectral_gain_
+    assert gain.shape == (9, 3) and np.all((gain >= 0) & (gain <= 1)) and gain.min() < 1
+    assert X_shaped.dtype == dtype
+    n = len(X)
+    np.testing.assert_array_equal(shaped.sample_indices_, raw.sample_indices_)
+    np.testing.assert_array_equal(X_shaped[:n], X)
+    # Same training and draws: the new windows are the raw changes filtered by the gain
+    # (the per-channel scaling commutes with the filter).
+    source = X[shaped.sample_indices_[n:]].astype(np.float64)
+    expected = source + apply_gain(X_raw[n:] - source, gain)
+    tol = 1e-5 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(X_shaped[n:], expected, rtol=tol, atol=tol * X.std())
+    assert not np.allclose(X_shaped[n:], X_raw[n:])
