@@ -106,7 +106,8 @@ METHODS = {
     "latent adversarial, raw changes": Method("LatentAdversarialSampler",
                                               {"match_spectrum": False}, tunable=True),
     # The paper's step: every new window of a source takes its full perturbation.
-    "latent adversarial, full steps": Method("LatentAdversarialSampler", {"symmetric": False},
+    "latent adversarial, full steps": Method("LatentAdversarialSampler",
+                                             {"symmetric": False, "match_spectrum": False},
                                              tunable=True),
     # A conditional AVATAR fitted to every training window, asked for windows of each class.
     # 300 iterations per stage on batches of 32: about 100 s on GunPoint's 150 steps.

@@ -68,10 +68,13 @@ CLASSIC = {  # method name -> (class name in sktsgen.over_sampling, its paramete
         {"generator": AvatarGenerator(n_iter=500, target_bins=None)}),
 }
 # Explicit values for every parameter whose default changed, so rows keep their meaning.
-FULL_STEPS = {"symmetric": False, "jitter": 0.0}  # the paper's step, no noise (earlier default)
+# The paper's step, no noise, the decoder's changes as they are (earlier defaults).
+FULL_STEPS = {"symmetric": False, "jitter": 0.0, "match_spectrum": False}
 NOT_KEPT = {"keep_features": None, **FULL_STEPS}
 LATENT = {
     "latent adversarial": {},  # the sampler's defaults
+    # The defaults with the decoder's changes as they are, not shaped like the data's spectrum.
+    "latent adversarial, raw changes": {"match_spectrum": False},
     # The earlier defaults: the target kept, the paper's full step, no noise. Its rows in
     # results/energy.jsonl were measured when the sources were drawn after the networks' fit
     # (other sources than duplication's for the same seed).
