@@ -347,7 +347,7 @@ def report_timing(args):
     where = torch.cuda.get_device_name(args.device) if gpu else "CPU"
     text = "\n".join([f"## LatentAdversarialSampler speed on {where}", "",
                       f"Command: `{command_line()}`", "", machine_line(), "",
-                      timing_sentence(args.device)])
+                      timing_sentence(args.device), *(["", args.note] if args.note else [])])
     print(text)
     if not args.no_write:
         write_section(f"oversampling-speed-{'gpu' if gpu else 'cpu'}", text)
