@@ -83,9 +83,10 @@ class WindowSMOTE(BaseWindowOverSampler):
     range per sampler (e.g. ``y > t`` and, in a second sampler, ``y < -t``).
 
     Measured against duplication (``docs/benchmarks.md``), it is no better: on Energy
-    (regression, 10 seeds) -0.45 +- 0.95 Wh of RMSE-macro, a tie; on GunPoint -5.5 +- 3.4
-    points of balanced accuracy with a GRU; on JapaneseVowels -0.6 +- 0.2 points with a
-    logistic regression, worse beyond noise, if by little.
+    (regression, 10 seeds) -0.45 +- 0.95 Wh of RMSE-macro, a tie; with a GRU (three per
+    seed) -3.7 +- 3.0 points of balanced accuracy on GunPoint and +1.5 +- 1.0 on
+    JapaneseVowels, within noise; on JapaneseVowels -0.6 +- 0.2 points with a logistic
+    regression, worse beyond noise, if by little.
 
     References
     ----------
