@@ -12,6 +12,13 @@ asks for ``int(r * n_frequent)`` rare windows after resampling). The downstream 
 test windows. Also times ``LatentAdversarialSampler().fit_resample`` with its defaults on
 20,000 windows of 32 steps x 6 features.
 
+``--dataset stocks`` runs the same protocol on the Stocks data (a second regression task, kept
+out of every choice of default): a seventh column ``RelVolume``, each day's volume over its mean
+of the last 32 days (the raw volume falls over the years, so that its test part has no spike
+above the training's 95th percentile), is the target; predict its mean over the next 6 days from
+the last 32 days of all seven columns; rare = top 5% of training targets, volume surges. Its
+table is the "oversampling-stocks" section.
+
 Run ``python benchmarks/bench_oversampling.py`` (10 seeds, writes the "oversampling" section
 of docs/benchmarks.md); ``--quick`` is a smoke run; ``--results FILE`` keeps every finished
 (method, seed) in a JSON-lines file and skips them when re-run, so a long run can resume
@@ -44,8 +51,22 @@ from sktsgen.utils import make_windowed_target
 from sktsgen.utils._testing import shared_data_dir
 
 INPUT_LENGTH, HORIZON, RARE_QUANTILE, TRAIN_FRACTION, FACTOR = 32, 6, 0.95, 0.8, 4
-# Appliances, the target, is the first column of the CSV, so channel 0 of the windows.
+# The target's column is moved first (Appliances already is), so it is channel 0 of the windows.
 TARGET_CHANNEL = 0
+RELATIVE_VOLUME_DAYS = 32
+
+
+def _relative_volume(df):
+    """Stocks with ``RelVolume``: each day's volume over its mean of the last 32 days."""
+    trailing = df["Volume"].rolling(RELATIVE_VOLUME_DAYS, min_periods=1).mean()
+    return df.assign(RelVolume=df["Volume"] / trailing)
+
+
+# Data set -> (CSV under ../shared/data, target column, columns dropped, derived columns).
+DATASETS = {
+    "energy": ("energy_data.csv", "Appliances", ["rv1", "rv2"], None),
+    "stocks": ("stock_data.csv", "RelVolume", [], _relative_volume),
+}
 KEPT = {"keep_features": [TARGET_CHANNEL]}
 CLASSIC = {  # method name -> (class name in sktsgen.over_sampling, its parameters)
     "duplication": ("RandomWindowOverSampler", {}),
@@ -101,12 +122,13 @@ ON_THE_FLY = {
 }
 
 
-def load_task(path):
-    """Training and test windows of the Energy task, and the rare threshold."""
-    df = pd.read_csv(path).drop(columns=["rv1", "rv2"])
-    assert df.columns[TARGET_CHANNEL] == "Appliances", df.columns[:3]
-    X, y = make_windowed_target(df, input_length=INPUT_LENGTH, horizon=HORIZON,
-                                target="Appliances")
+def load_task(path, target="Appliances", drop=("rv1", "rv2"), derive=None):
+    """Training and test windows of the task (Energy by default), and the rare threshold."""
+    df = pd.read_csv(path).drop(columns=list(drop))
+    if derive is not None:
+        df = derive(df)
+    df = df[[target, *(c for c in df.columns if c != target)]]
+    X, y = make_windowed_target(df, input_length=INPUT_LENGTH, horizon=HORIZON, target=target)
     split = int(TRAIN_FRACTION * len(df))
     n_train = split - INPUT_LENGTH - HORIZON + 1  # window i uses rows i .. i + 37
     X_train, y_train = X[:n_train], y[:n_train]
@@ -203,27 +225,28 @@ def paired_gain(df, name, metric="RMSE-macro"):
     return per_seed.mean(), se, n, int((per_seed > 0).sum())
 
 
-def table(rows, methods):
+def table(rows, methods, unit="Wh", digits=2):
+    """The results table; ``digits`` decimals for errors in ``unit``."""
     df = pd.DataFrame(rows)
     if "model_seed" not in df:
         df["model_seed"] = df["seed"]
     cols = ["RMSE-macro", "RMSE-major", "RMSE-minor", "MAE-macro", "MAE-major", "MAE-minor"]
     lines = ["| method (x4 unless none) | seeds x models | " + " | ".join(cols)
-             + " | RMSE-macro gain on duplication (Wh, ± s.e.) |",
+             + f" | RMSE-macro gain on duplication ({unit}, ± s.e.) |",
              "|" + " --- |" * (len(cols) + 3)]
     names = list(dict.fromkeys([*methods, *df.method]))
     for name in names:
         sub = df[df.method == name]
         if sub.empty:
             continue
-        cells = [f"{sub[c].mean():.2f} ± {sub[c].std(ddof=1) if len(sub) > 1 else 0:.2f}"
-                 for c in cols]
+        cells = [f"{sub[c].mean():.{digits}f} ± "
+                 f"{sub[c].std(ddof=1) if len(sub) > 1 else 0:.{digits}f}" for c in cols]
         gain = paired_gain(df, name)
         if gain is None or name == "duplication":
             cell = ""
         else:
             mean, se, n, better = gain
-            cell = f"{mean:+.2f} ± {se:.2f} ({better} of {n} seeds better)"
+            cell = f"{mean:+.{digits}f} ± {se:.{digits}f} ({better} of {n} seeds better)"
         shape = f"{sub.seed.nunique()} x {sub.groupby('seed').size().max()}"
         lines.append(f"| {name} | {shape} | " + " | ".join(cells) + f" | {cell} |")
     return "\n".join(lines)
@@ -231,6 +254,7 @@ def table(rows, methods):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="energy", choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="run seeds first-seed .. seeds-1 (split a run over processes, "
@@ -272,8 +296,9 @@ def main(argv=None):
         parser.error(f"unknown methods {sorted(unknown)}")
     data = shared_data_dir()
     if data is None:
-        sys.exit("../shared/data/energy_data.csv is needed for this benchmark.")
-    task = load_task(data / "energy_data.csv")
+        sys.exit("../shared/data is needed for this benchmark.")
+    csv, target, drop, derive = DATASETS[args.dataset]
+    task = load_task(data / csv, target, drop, derive)
     methods = args.methods or ["none", *CLASSIC, *LATENT, *ON_THE_FLY]
     # Name each method's rows carry: with --tag, variants of a method keep separate rows.
     labels = {m: f"{m} [{args.tag}]" if args.tag and m != "duplication" and m != "none" else m
@@ -300,19 +325,24 @@ def main(argv=None):
                     with open(args.results, "a") as fh:
                         fh.write(json.dumps(res) + "\n")
     X_train, y_train, X_test, y_test, threshold = task
+    stocks = args.dataset == "stocks"
+    unit = "" if stocks else " Wh"
     md = [
-        "## Over-samplers on Energy (imbalanced regression, Table 3 protocol)",
+        ("## Over-samplers on Stocks (imbalanced regression, volume surges)" if stocks
+         else "## Over-samplers on Energy (imbalanced regression, Table 3 protocol)"),
         "",
         f"Command: `{command_line()}`. {machine_line()}",
         "",
-        (f"{X_train.shape[0]} training and {X_test.shape[0]} test windows of {INPUT_LENGTH} steps "
-        f"x {X_train.shape[2]} features; rare = target > {threshold:.1f} Wh (95th percentile of "
-        f"training targets): {(y_train > threshold).sum()} training and "
+        ("Target: the mean over the next 6 days of `RelVolume`, each day's volume over its mean "
+         "of the last 32 days (a seventh column). " if stocks else "")
+        + (f"{X_train.shape[0]} training and {X_test.shape[0]} test windows of {INPUT_LENGTH} "
+        f"steps x {X_train.shape[2]} features; rare = target > {threshold:.1f}{unit} (95th "
+        f"percentile of training targets): {(y_train > threshold).sum()} training and "
         f"{(y_test > threshold).sum()} test windows. Downstream `GRURegressor(max_iter="
         f"{args.epochs}, batch_size={args.batch_size})` (2 x 15 GRU). Mean ± std over seeds; "
         f"lower is better. Latent sampler overrides: `{json.dumps(overrides)}`."),
         "",
-        table(rows, [labels[m] for m in methods]),
+        table(rows, [labels[m] for m in methods], *(("ratio", 3) if stocks else ("Wh", 2))),
         "",
         ("`seeds x models`: sampler seeds (0, 1, ...; the protocol asks for 10) times downstream "
         "models per seed (`--model-seed-offsets`; the protocol has one, `random_state` = seed). "
@@ -327,7 +357,7 @@ def main(argv=None):
     text = "\n".join(md)
     print(text)
     if not args.no_write:
-        write_section("oversampling", text)
+        write_section("oversampling-stocks" if stocks else "oversampling", text)
 
 
 def timing_sentence(device):
