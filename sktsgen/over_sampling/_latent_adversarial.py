@@ -535,13 +535,13 @@ class LatentAdversarialSampler(TorchPickleMixin, BaseWindowOverSampler):
         if rows.size > SPECTRUM_WINDOWS:
             rows = np.sort(rng.choice(rows, SPECTRUM_WINDOWS, replace=False))
         sources = Xt[torch.as_tensor(rows, device=Xt.device)]
-        with torch_threads(1, self.device_):
+        with (report_step(self.verbose, "spectrum", f"changes of {len(rows)} windows"),
+              torch_threads(1, self.device_)):
             generator = make_generator(rng.randint(2**31), self.device_)
             changed = perturb_windows(self.perturbation_module_, self.autoencoder_module_,
                                       sources, generator=generator, residual=self.residual,
                                       symmetric=self.symmetric)
-        reference = Xt.cpu().numpy()
-        return spectral_gain(reference, (changed - sources).cpu().numpy())
+            return spectral_gain(Xt.cpu().numpy(), (changed - sources).cpu().numpy())
 
     def _fit_batch_perturber(self, X, y, *, input_scaler, device, random_state):
         """Train the autoencoder on ``X`` and return the hook that perturbs, on the fly, the

@@ -39,6 +39,9 @@ def spectral_gain(reference, change):
 
 
 def apply_gain(change, gain):
-    """``change`` (n_windows, seq_len, n_features) filtered by ``gain`` along time, float64."""
+    """``change`` (n_windows, seq_len, n_features) filtered by ``gain`` along time, float64.
+
+    The filter is circular (a product of discrete Fourier transforms): a window's last steps
+    and its first ones are neighbours to it."""
     spectrum = np.fft.rfft(np.asarray(change, dtype=np.float64), axis=1)
     return np.fft.irfft(spectrum * gain, n=change.shape[1], axis=1)

@@ -236,6 +236,7 @@ def test_verbose_prints_progress(capsys):
     assert "autoencoder" in err and "perturbation" in err and "reconstruction=" in err
     for step in ("channels       scoring which channels carry the target ... ",
                  "batch norm     statistics over 40 windows ... ",
+                 "spectrum       changes of 5 windows ... ",
                  "new windows    perturbing 30 windows ... "):
         assert step in err
     _sampler(minority_threshold=5.0).fit_resample(_windows(), _regression_target())
