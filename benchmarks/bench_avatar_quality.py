@@ -31,7 +31,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "avatar_quality"
 # name -> (parameters, description). "paper" is the authors' setting (their code's uniform
 # prior; hidden size = n_features, 4 layers, 8000 iterations per stage, i.i.d. prior,
 # unweighted losses, codes drawn from the prior).
-FAITHFUL = {"latent_sampling": "prior", "prior_correlation": 0.0, "reconstruction_weight": 1.0}
+FAITHFUL = {"latent_sampling": "prior", "calibration": None, "prior_correlation": 0.0,
+            "reconstruction_weight": 1.0}
 CONFIGS = {
     "default": ({}, "AvatarGenerator() defaults"),
     "mixture-10": ({"code_mixture_components": 10},
@@ -53,12 +54,22 @@ CONFIGS = {
     "cosine": ({"lr_schedule": "cosine"},
                "defaults with the joint stage's learning rates annealed to a tenth"),
     "4000-it": ({"n_iter": 4000}, "defaults with 4000 iterations per stage"),
-    "hidden-28": ({"hidden_size": 28},
-                  ("defaults with a code of 28 units, the earlier default width on Energy "
+    "covariance": ({"calibration": "covariance"},
+                   ("defaults with the covariance calibration alone, no quantile map (the same "
+                    "networks and codes as `default`)")),
+    "uncalibrated": ({"calibration": None},
+                     ("defaults without calibration of the samples (the default before it; the "
+                      "same networks and codes as `default`)")),
+    "hidden-28": ({"hidden_size": 28, "calibration": None},
+                  ("uncalibrated, with a code of 28 units, the earlier default width on Energy "
                    "(max(n_features, 24)); the default is now max(2 * n_features, 24), 56")),
-    "diffusion-bf16": ({"latent_sampling": "diffusion", "diffusion_precision": "bfloat16"},
-                       ("defaults with the code diffusion in place of the mixture, trained in "
-                        "bfloat16")),
+    "diffusion-bf16": ({"latent_sampling": "diffusion", "diffusion_precision": "bfloat16",
+                        "calibration": None},
+                       ("uncalibrated, with the code diffusion in place of the mixture, trained "
+                        "in bfloat16")),
+    "diffusion-calibrated": ({"latent_sampling": "diffusion", "diffusion_precision": "bfloat16"},
+                             ("defaults (calibrated) with the code diffusion in place of the "
+                              "mixture, trained in bfloat16")),
     "early-stop": ({"n_iter": 4000, "early_stopping": True},
                    ("up to 4000 iterations per stage, joint stage stopped early on the held-out "
                     "discriminative score (10% of the windows), best weights kept")),

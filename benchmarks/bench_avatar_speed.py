@@ -142,8 +142,12 @@ def decode_bound(gen):
     32). Per GRU layer and step: the input projection (3 hid x (n_in + 1)) @ ((n_in + 1) x B),
     the recurrent addmm (3 hid x (hid + 1)) @ ((hid + 1) x B), ``sigmoid_`` on 2 hid x B,
     ``lerp`` on hid x B, ``sigmoid_`` on hid x B, ``lerp`` on hid x B; per stack and step the
-    output layer (out x (hid + 1)) @ ((hid + 1) x B) and its activation. Layout copies
-    (padding, transposes), the code draw and the scaling back are left out, so a measured
+    output layer (out x (hid + 1)) @ ((hid + 1) x B) and its activation; per window, with
+    the covariance calibration, its (values x (values + 1)) @ (values x B) product and two
+    element-wise passes (timed as ``lerp``) for the clip. Layout copies
+    (padding, transposes), the code draw, the calibration's quantile map (a search among
+    its knots, with no arithmetic bound of its own) and the scaling back are left out, so a
+    measured
     sampling rate, which includes them, is a conservative fraction of the bound. With k
     threads (or ``n_jobs=k``) the bound is k times the one-core bound.
 
@@ -181,8 +185,16 @@ def decode_bound(gen):
                      + 2 * lerp(hid) + sigmoid(hid))
         out, hid = stack.out.weight.shape
         step += mm(out, hid + 1) + (sigmoid(out) if stack.activation == "sigmoid" else 0.0)
+    # The covariance calibration: one (values x values) product per window, and the clip.
+    calibration = gen.calibration_module_
+    if isinstance(calibration, torch.nn.Sequential):
+        calibration = calibration[0]
+    whole = 0.0  # seconds per chunk, once per window
+    if calibration is not None:
+        values = len(calibration.matrix)
+        whole = mm(values, values + 1) + 2 * lerp(values)
     torch.set_num_threads(old)
-    per_window = step * gen.seq_len_ / b
+    per_window = (step * gen.seq_len_ + whole) / b
     return 1.0 / per_window, per_window * 1e6
 
 
@@ -205,6 +217,7 @@ def main():
     ap.add_argument("--fit-stocks", action="store_true", help="time a default fit on Stocks")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--note", default="", help="free text added under the results")
     args = ap.parse_args()
     device = torch.device(args.device)
     ref = ref_timer(device)
@@ -254,12 +267,14 @@ def main():
         if bound is not None:
             lines.append(
                 "Sampling is compared with the arithmetic bound of its decode path (decoder and "
-                "supervisor GRU stacks with their output layers, in chunks of "
+                "supervisor GRU stacks with their output layers, and the calibration's "
+                "covariance map, in chunks of "
                 f"{gen._chunk_size:,} windows): per window, the time its operations take when "
                 "each runs alone at its in-cache speed on one core, with no Python or framework "
                 f"overhead between them; here {us:.1f} µs, {bound:,.0f} windows/s per core, k "
                 "times that on k cores. The measured rates also include the draw of the codes "
-                "from the fitted density and the scaling back, so the ratios are conservative. "
+                "from the fitted density, the calibration's quantile map and the scaling back, "
+                "so the ratios are conservative. "
                 "Target: at least 80% of the bound.")
             lines.append("")
         for label, (cores, rate) in rates.items():
@@ -270,6 +285,8 @@ def main():
         if fit_s is not None:
             lines.append(f"- Default fit on Stocks (3,661 windows, 2000 iterations per stage): "
                          f"{fit_s / 60:.1f} min (target <= 10 min).")
+        if args.note:
+            lines += ["", args.note]
         write_section("avatar-speed-gpu" if gpu else "avatar-speed", "\n".join(lines))
 
 

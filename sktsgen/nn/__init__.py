@@ -1,5 +1,6 @@
 """Pure torch modules (no scikit-learn in here). Windows are channel-last (batch, seq, feat)."""
 
+from ._calibration import CovarianceCalibration, QuantileCalibration
 from ._code_diffusion import CodeDiffusion
 from ._code_mixture import ClassCodeMixture, CodeMixture, TargetCodeMixture
 from ._fast_gru import GRULayer
@@ -9,8 +10,10 @@ __all__ = [
     "ClassCodeMixture",
     "CodeDiffusion",
     "CodeMixture",
+    "CovarianceCalibration",
     "GRUHead",
     "GRULayer",
     "GRUStepHead",
+    "QuantileCalibration",
     "TargetCodeMixture",
 ]

@@ -221,12 +221,15 @@ def test_fit_recomputes_batch_norm_after_training(X):
         assert torch.equal(a, b)  # same training; only the statistics differ
     assert not torch.equal(plain.module_.decoder.norms[0].running_mean,
                            fitted.module_.decoder.norms[0].running_mean)
-    # fit = training, then the recomputation on the scaled windows, then the code density.
+    # fit = training, then the recomputation on the scaled windows, then the code density
+    # and the calibration.
     seed = int(np.random.RandomState(0).randint(0, 2**31 - 1))
     data = torch.as_tensor(plain.scaler_.transform(X), dtype=torch.float32)
     recompute_batch_norm(plain.module_, data, plain.batch_size, make_generator(seed),
                          forward=plain.module_.reconstruct)
     plain.code_density_module_ = plain._fit_code_density(plain.scaler_.transform(X), seed)
+    assert fitted.calibration_module_ is not None
+    plain.calibration_module_ = plain._fit_calibration(data.numpy(), seed)
     # Equal up to float32 rounding: fit sums the batch statistics on one torch thread.
     np.testing.assert_allclose(plain.sample(20, random_state=1),
                                fitted.sample(20, random_state=1), rtol=1e-5)

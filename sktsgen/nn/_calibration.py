@@ -1,0 +1,136 @@
+"""An affine map that gives generated windows the data's mean and covariance.
+
+A generator can get every window's shape roughly right and still miss the second moments of
+the whole window: how much each channel varies inside a window, how channels move together,
+how a step relates to the steps before it. The map below corrects exactly those, as a linear
+function of the flattened window, and among all affine maps that do so it is the one that
+moves the generated windows least on average (the optimal transport map between two
+Gaussians with the two sets' means and covariances).
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def _sym_power(C, power):
+    """``C ** power`` of a symmetric positive semi-definite matrix, via its eigenvectors."""
+    values, vectors = np.linalg.eigh(C)
+    values = np.clip(values, 0.0, None)
+    if power < 0:  # only called on shrunk (positive definite) matrices
+        values = np.maximum(values, np.finfo(np.float64).tiny)
+    return (vectors * values ** power) @ vectors.T
+
+
+def covariance_map(reference, generated, shrinkage=1e-2):
+    """Mean and matrix of the least-displacement affine map from ``generated`` to
+    ``reference`` (both of shape ``(n, d)``, float64 advised).
+
+    Returns ``(mean_generated, matrix, mean_reference)``: a row ``g`` maps to
+    ``(g - mean_generated) @ matrix + mean_reference``. With ``S_g`` and ``S_r`` the two
+    covariances, the matrix is ``S_g^-1/2 (S_g^1/2 S_r S_g^1/2)^1/2 S_g^-1/2``. ``S_g`` is
+    first shrunk towards ``shrinkage`` times its mean variance on the diagonal, so that
+    directions in which the generated rows barely vary are not blown up to the data's
+    spread (the map then matches ``S_r`` closely, not exactly). ``S_r`` may be singular.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    generated = np.asarray(generated, dtype=np.float64)
+    mean_r, mean_g = reference.mean(axis=0), generated.mean(axis=0)
+    S_r = np.atleast_2d(np.cov(reference, rowvar=False))
+    S_g = np.atleast_2d(np.cov(generated, rowvar=False))
+    variance = np.trace(S_g) / len(S_g)
+    if variance <= 0:  # constant generated rows: only the mean can be moved
+        return mean_g, np.eye(len(S_g)), mean_r
+    S_g = S_g + shrinkage * variance * np.eye(len(S_g))
+    root, inverse_root = _sym_power(S_g, 0.5), _sym_power(S_g, -0.5)
+    matrix = inverse_root @ _sym_power(root @ S_r @ root, 0.5) @ inverse_root
+    return mean_g, matrix, mean_r
+
+
+class CovarianceCalibration(nn.Module):
+    """Applies an affine map to whole windows ``(batch, seq_len, n_features)`` and clips the
+    result to ``[lower, upper]`` per channel.
+
+    Parameters
+    ----------
+    mean_generated, mean_reference : array of shape (seq_len * n_features,)
+    matrix : array of shape (seq_len * n_features, seq_len * n_features)
+        As returned by :func:`covariance_map` on flattened windows.
+    lower, upper : array of shape (n_features,)
+        Range of each channel in the data.
+    """
+
+    def __init__(self, mean_generated, matrix, mean_reference, lower, upper):
+        super().__init__()
+        as_tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
+        self.register_buffer("mean_generated", as_tensor(mean_generated))
+        self.register_buffer("matrix", as_tensor(matrix))
+        self.register_buffer("mean_reference", as_tensor(mean_reference))
+        self.register_buffer("lower", as_tensor(lower))
+        self.register_buffer("upper", as_tensor(upper))
+
+    @classmethod
+    def from_windows(cls, reference, generated, shrinkage=1e-2):
+        """Fitted to two window sets of shape ``(n, seq_len, n_features)``; the clipping
+        range is the reference's."""
+        reference = np.asarray(reference)
+        flat = lambda w: w.reshape(len(w), -1)
+        mean_g, matrix, mean_r = covariance_map(flat(reference), flat(np.asarray(generated)),
+                                                shrinkage)
+        return cls(mean_g, matrix, mean_r, reference.min(axis=(0, 1)),
+                   reference.max(axis=(0, 1)))
+
+    def forward(self, x):
+        flat = x.reshape(len(x), -1).to(self.matrix.dtype)
+        out = torch.addmm(self.mean_reference, flat - self.mean_generated, self.matrix)
+        out = out.reshape(x.shape)
+        return torch.minimum(torch.maximum(out, self.lower), self.upper).to(x.dtype)
+
+
+class QuantileCalibration(nn.Module):
+    """Maps each value of a window (each step and channel on its own) through a monotone,
+    piecewise-linear function so that its distribution over windows is the data's.
+
+    The function sends the generated windows' quantiles at ``n_knots`` equally spaced levels
+    (``generated_quantiles``) to the data's at the same levels (``reference_quantiles``):
+    the generated distribution function followed by the data's quantile function (quantile
+    mapping). Values beyond the outer knots go to the data's smallest or largest quantile.
+    A run of equal generated knots (a value the samples often take exactly, such as a clipped
+    bound) maps to the first of the data's matching quantiles.
+
+    Parameters
+    ----------
+    generated_quantiles, reference_quantiles : array of shape (seq_len * n_features, n_knots)
+        Quantiles of the flattened windows' values, each row non-decreasing.
+    """
+
+    def __init__(self, generated_quantiles, reference_quantiles):
+        super().__init__()
+        as_tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
+        generated = as_tensor(generated_quantiles)
+        # Right-hand ends of the linear pieces and their slopes (0 across a run of ties).
+        self.register_buffer("knots", generated.contiguous())
+        values = as_tensor(reference_quantiles)
+        self.register_buffer("values", values.contiguous())
+        width = generated[:, 1:] - generated[:, :-1]
+        rise = values[:, 1:] - values[:, :-1]
+        slope = torch.where(width > 0, rise / torch.where(width > 0, width, 1.0), 0.0)
+        self.register_buffer("slopes", slope.contiguous())
+
+    @classmethod
+    def from_windows(cls, reference, generated, n_knots=101):
+        """Fitted to two window sets of shape ``(n, seq_len, n_features)``."""
+        levels = np.linspace(0.0, 1.0, n_knots)
+        quantiles = lambda w: np.quantile(
+            np.asarray(w, dtype=np.float64).reshape(len(w), -1), levels, axis=0).T
+        return cls(quantiles(generated), quantiles(reference))
+
+    def forward(self, x):
+        flat = x.reshape(len(x), -1).to(self.knots.dtype).T.contiguous()  # (values, batch)
+        # Index of the piece each value falls on: its left knot, within [0, n_knots - 2].
+        right = torch.searchsorted(self.knots, flat)
+        left = (right - 1).clamp_(0, self.knots.shape[1] - 2)
+        start = self.knots.gather(1, left)
+        out = self.values.gather(1, left) + self.slopes.gather(1, left) * (flat - start)
+        out = torch.minimum(torch.maximum(out, self.values[:, :1]), self.values[:, -1:])
+        return out.T.reshape(x.shape).to(x.dtype)
