@@ -177,7 +177,9 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         the data's distribution at its position (quantile mapping, 101 quantile levels):
         skewed channels, floors and ceilings that the networks smooth over. Both are fitted
         on uncalibrated samples (100 per value of a window, at most 20,000) and up to
-        20,000 training windows. ``"covariance-quantiles"``: both maps whenever the windows
+        20,000 training windows; while they are fitted, ``fit`` holds a few float32 copies
+        of those samples (about 160 MB for windows of 24 x 28 values, 0.5 GB at 2,048).
+        ``"covariance-quantiles"``: both maps whenever the windows
         are complete (a ``ValueError`` otherwise); ``"covariance"``: the affine map alone;
         ``"auto"``: both maps when the windows are complete (no padding, no missing
         values), have at most 2,048 values (``seq_len * n_features``) and there are at
@@ -717,18 +719,23 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
 
     def _fit_calibration(self, Xs, seed):
         """The calibration of ``calibration`` fitted to (up to ``_calibration_windows``)
-        scaled training windows and uncalibrated samples: the covariance map in float64,
-        then, unless ``"covariance"``, the quantile map of the mapped samples' values."""
+        scaled training windows and uncalibrated samples: the covariance map (moments in
+        float64), then, unless ``"covariance"``, the quantile map of the mapped samples'
+        values. Memory: the draws and their mapped copy in float32, the quantiles' sorted
+        copies, and a few square matrices of the window's size."""
         values = Xs.shape[1] * Xs.shape[2]
         n = min(self._calibration_windows, self._calibration_draws_per_value * values)
         quantiles = self.calibration != "covariance"
         what = "mean and covariance" + (", then quantiles," if quantiles else "")
         with report_step(self.verbose, "calibration",
                          f"{what} of {values} values per window, {n} samples"):
-            rows = np.random.RandomState(seed).permutation(len(Xs))[:self._calibration_windows]
-            reference = Xs[np.sort(rows)]
-            # Its own stream: sample(random_state=seed) does not repeat these draws.
-            generated = self._generate(n, (2 * seed + 1) % (2**31 - 1), np.float64,
+            reference = Xs
+            if len(Xs) > self._calibration_windows:
+                rows = np.random.RandomState(seed).permutation(len(Xs))
+                reference = Xs[np.sort(rows[:self._calibration_windows])]
+            # Its own stream: sample(random_state=seed) does not repeat these draws. Float32,
+            # as decoded; the covariance map computes its moments in float64.
+            generated = self._generate(n, (2 * seed + 1) % (2**31 - 1), np.float32,
                                        calibrate=False)
             covariance = CovarianceCalibration.from_windows(
                 reference, generated, shrinkage=self._calibration_shrinkage)

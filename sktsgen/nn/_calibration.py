@@ -22,22 +22,32 @@ def _sym_power(C, power):
     return (vectors * values ** power) @ vectors.T
 
 
+def _moments(rows, chunk=2048):
+    """Mean and covariance of ``rows`` (n, d) in float64, a chunk of rows at a time, so that
+    no float64 copy of ``rows`` is made."""
+    rows = np.asarray(rows)
+    mean = rows.mean(axis=0, dtype=np.float64)
+    scatter = np.zeros((rows.shape[1], rows.shape[1]))
+    for start in range(0, len(rows), chunk):
+        block = rows[start:start + chunk].astype(np.float64) - mean
+        scatter += block.T @ block
+    return mean, scatter / max(len(rows) - 1, 1)
+
+
 def covariance_map(reference, generated, shrinkage=1e-2):
     """Mean and matrix of the least-displacement affine map from ``generated`` to
     ``reference`` (both of shape ``(n, d)``, float64 advised).
 
     Returns ``(mean_generated, matrix, mean_reference)``: a row ``g`` maps to
-    ``(g - mean_generated) @ matrix + mean_reference``. With ``S_g`` and ``S_r`` the two
+    ``(g - mean_generated) @ matrix + mean_reference``. Moments are computed in float64
+    whatever the input dtype. With ``S_g`` and ``S_r`` the two
     covariances, the matrix is ``S_g^-1/2 (S_g^1/2 S_r S_g^1/2)^1/2 S_g^-1/2``. ``S_g`` is
     first shrunk towards ``shrinkage`` times its mean variance on the diagonal, so that
     directions in which the generated rows barely vary are not blown up to the data's
     spread (the map then matches ``S_r`` closely, not exactly). ``S_r`` may be singular.
     """
-    reference = np.asarray(reference, dtype=np.float64)
-    generated = np.asarray(generated, dtype=np.float64)
-    mean_r, mean_g = reference.mean(axis=0), generated.mean(axis=0)
-    S_r = np.atleast_2d(np.cov(reference, rowvar=False))
-    S_g = np.atleast_2d(np.cov(generated, rowvar=False))
+    mean_r, S_r = _moments(reference)
+    mean_g, S_g = _moments(generated)
     variance = np.trace(S_g) / len(S_g)
     if variance <= 0:  # constant generated rows: only the mean can be moved
         return mean_g, np.eye(len(S_g)), mean_r
@@ -121,8 +131,8 @@ class QuantileCalibration(nn.Module):
     def from_windows(cls, reference, generated, n_knots=101):
         """Fitted to two window sets of shape ``(n, seq_len, n_features)``."""
         levels = np.linspace(0.0, 1.0, n_knots)
-        quantiles = lambda w: np.quantile(
-            np.asarray(w, dtype=np.float64).reshape(len(w), -1), levels, axis=0).T
+        quantiles = lambda w: np.quantile(np.asarray(w).reshape(len(w), -1), levels,
+                                          axis=0).T
         return cls(quantiles(generated), quantiles(reference))
 
     def forward(self, x):
