@@ -1,6 +1,7 @@
-"""AvatarGenerator judged on windows it never saw, with and without its covariance calibration.
+"""AvatarGenerator judged on windows it never saw, with and without its calibration.
 
-The calibration is fitted to the training windows' mean and covariance; this benchmark checks
+The calibration is fitted to the training windows (their mean and covariance, then each
+value's distribution); this benchmark checks
 that what it gains holds against held-out windows of the same series. Stocks and Energy are
 cut into blocks of ``--block`` rows (Energy: one week of 10-minute readings); every
 ``--every``-th block is held out, and only windows lying wholly inside one block are kept, so

@@ -10,6 +10,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from ..nn._avatar import AvatarNet, Prior, default_hidden_size
 from ..nn._calibration import CovarianceCalibration, QuantileCalibration
@@ -722,13 +723,15 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         scaled training windows and uncalibrated samples: the covariance map (moments in
         float64), then, unless ``"covariance"``, the quantile map of the mapped samples'
         values. Memory: the draws and their mapped copy in float32, the quantiles' sorted
-        copies, and a few square matrices of the window's size."""
+        copies, and a few square matrices of the window's size. One thread for torch and
+        for NumPy's BLAS, as the networks train: fits often run side by side."""
         values = Xs.shape[1] * Xs.shape[2]
         n = min(self._calibration_windows, self._calibration_draws_per_value * values)
         quantiles = self.calibration != "covariance"
         what = "mean and covariance" + (", then quantiles," if quantiles else "")
         with report_step(self.verbose, "calibration",
-                         f"{what} of {values} values per window, {n} samples"):
+                         f"{what} of {values} values per window, {n} samples"), \
+                torch_threads(1, self.device_), threadpool_limits(limits=1):
             reference = Xs
             if len(Xs) > self._calibration_windows:
                 rows = np.random.RandomState(seed).permutation(len(Xs))
@@ -878,8 +881,8 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         from one generator; ``condition`` (class indices or targets, one per window) draws
         the codes from the conditional density; ``lengths`` pads each window with NaN after
         its length, ``own_lengths`` after the length it was generated with (see
-        :meth:`_decode`); ``calibrate=False`` leaves out the covariance calibration, which
-        applies to unconditional windows only. ``out``, when given, is filled and returned;
+        :meth:`_decode`); ``calibrate=False`` leaves out the calibration, which applies to
+        unconditional windows only. ``out``, when given, is filled and returned;
         a memory-mapped one block by block, each block's pages released once written."""
         draw = self._code_draws(seed, condition)
         decode = self._decode(dtype, original_scale, own_lengths and lengths is None,
@@ -906,7 +909,7 @@ class AvatarGenerator(TorchPickleMixin, TransformerMixin, BaseEstimator):
         arithmetic in cache and spares full-size temporaries. After a fit on windows of
         unequal lengths the networks also output the length channel: it is dropped, and with
         ``own_lengths`` each window is padded with NaN after the length it gives.
-        ``calibrate``: apply the covariance calibration, when fitted."""
+        ``calibrate``: apply the calibration, when fitted."""
         length_channel = getattr(self, "_length_channel", False)
         calibration = getattr(self, "calibration_module_", None) if calibrate else None
 

@@ -1,11 +1,13 @@
-"""An affine map that gives generated windows the data's mean and covariance.
+"""Maps that give generated windows the data's mean and covariance, then each value's
+distribution.
 
 A generator can get every window's shape roughly right and still miss the second moments of
 the whole window: how much each channel varies inside a window, how channels move together,
-how a step relates to the steps before it. The map below corrects exactly those, as a linear
-function of the flattened window, and among all affine maps that do so it is the one that
-moves the generated windows least on average (the optimal transport map between two
-Gaussians with the two sets' means and covariances).
+how a step relates to the steps before it. :class:`CovarianceCalibration` corrects exactly
+those, as an affine function of the flattened window; among all affine maps that do so it is
+the one that moves the generated windows least on average (the optimal transport map between
+two Gaussians with the two sets' means and covariances). :class:`QuantileCalibration` then
+maps each value on its own to the data's distribution at its position (quantile mapping).
 """
 
 import numpy as np
@@ -36,12 +38,11 @@ def _moments(rows, chunk=2048):
 
 def covariance_map(reference, generated, shrinkage=1e-2):
     """Mean and matrix of the least-displacement affine map from ``generated`` to
-    ``reference`` (both of shape ``(n, d)``, float64 advised).
+    ``reference`` (both of shape ``(n, d)``, any float dtype).
 
     Returns ``(mean_generated, matrix, mean_reference)``: a row ``g`` maps to
     ``(g - mean_generated) @ matrix + mean_reference``. Moments are computed in float64
-    whatever the input dtype. With ``S_g`` and ``S_r`` the two
-    covariances, the matrix is ``S_g^-1/2 (S_g^1/2 S_r S_g^1/2)^1/2 S_g^-1/2``. ``S_g`` is
+    whatever the input dtype. With ``S_g`` and ``S_r`` the two covariances, the matrix is ``S_g^-1/2 (S_g^1/2 S_r S_g^1/2)^1/2 S_g^-1/2``. ``S_g`` is
     first shrunk towards ``shrinkage`` times its mean variance on the diagonal, so that
     directions in which the generated rows barely vary are not blown up to the data's
     spread (the map then matches ``S_r`` closely, not exactly). ``S_r`` may be singular.
@@ -118,7 +119,8 @@ class QuantileCalibration(nn.Module):
         super().__init__()
         as_tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
         generated = as_tensor(generated_quantiles)
-        # Right-hand ends of the linear pieces and their slopes (0 across a run of ties).
+        # The knots, the data's quantiles at them, and the slope of each piece between two
+        # knots (0 across a run of equal knots).
         self.register_buffer("knots", generated.contiguous())
         values = as_tensor(reference_quantiles)
         self.register_buffer("values", values.contiguous())
