@@ -198,6 +198,63 @@ def decode_bound(gen):
     return 1.0 / per_window, per_window * 1e6
 
 
+def sampling_parts(gen):
+    """``{part: milliseconds}`` of one sampling chunk (``gen._chunk_size`` windows) on one
+    torch thread, each part timed on its own (fastest of repeated calls): the code draw,
+    the networks (:func:`decode_bound`'s GRU stacks and output layers), the calibration's
+    maps, and the conversion to NumPy with the scaling back."""
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    draw = gen._code_draws(0, None)
+    calibration = gen.calibration_module_
+    maps = ([] if calibration is None else
+            list(calibration) if isinstance(calibration, nn.Sequential) else [calibration])
+    names = {"CovarianceCalibration": "affine map", "QuantileCalibration": "quantile map"}
+    with torch.no_grad():
+        z = draw(0, gen._chunk_size)
+        x = gen.module_.generate(z)
+        timings = {"code draw": lambda: draw(0, gen._chunk_size),
+                   "networks": lambda: gen.module_.generate(z)}
+        timings.update({f"calibration: {names.get(type(m).__name__, type(m).__name__)}":
+                        (lambda m=m: m(x)) for m in maps})
+        timings["to NumPy and the data's scale"] = lambda: gen.scaler_.inverse_transform(
+            x.numpy().astype(gen._fit_dtype))
+        parts = {label: 1e3 * _fastest(fn, calls=10, repeats=5) for label, fn in timings.items()}
+    torch.set_num_threads(old)
+    return parts
+
+
+def calibration_costs(rounds, n_samples=40_000):
+    """``{(seq_len, n_features): {setting: windows per second}}`` of ``sample`` on one torch
+    thread with no calibration, the affine map alone and both maps (default generators
+    fitted briefly on sines; the maps' cost does not depend on how well they were fitted).
+    Settings alternate over ``rounds``; the fastest round of each is kept."""
+    from sktsgen.datasets import make_sines
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    costs = {}
+    for shape, n_windows in (((24, 6), 2000), ((24, 28), 3000)):
+        gen = AvatarGenerator(n_iter=5, random_state=0).fit(
+            make_sines(n_windows, *shape, random_state=0))
+        both = gen.calibration_module_
+        settings = {"uncalibrated": None, "affine map": both[0], "both maps": both}
+        best = dict.fromkeys(settings, 0.0)
+        for _ in range(rounds):
+            for label, module in settings.items():
+                gen.calibration_module_ = module
+                start = time.perf_counter()
+                gen.sample(n_samples, random_state=0)
+                best[label] = max(best[label], n_samples / (time.perf_counter() - start))
+        gen.calibration_module_ = both
+        costs[shape] = best
+        print(f"sampling {shape[0]} x {shape[1]}, 1 thread:",
+              {label: f"{rate:,.0f}/s" for label, rate in best.items()}, flush=True)
+    torch.set_num_threads(old)
+    return costs
+
+
 def stocks_fit(device):
     from bench_avatar_quality import load
 
@@ -245,6 +302,10 @@ def main():
     for label, (cores, rate) in rates.items():
         share = f" = {rate / (bound * cores):.0%} of the bound" if bound else ""
         print(f"sampling, {label}: {rate:,.0f} windows/s{share}", flush=True)
+    parts = sampling_parts(gen) if bound is not None else None
+    if parts is not None:
+        print({label: f"{ms:.1f} ms" for label, ms in parts.items()}, flush=True)
+    costs = calibration_costs(args.rounds) if device.type == "cpu" else None
     fit_s = stocks_fit(device) if args.fit_stocks else None
     if fit_s is not None:
         print(f"default fit on Stocks: {fit_s:.0f} s", flush=True)
@@ -282,6 +343,28 @@ def main():
                      f"{cores} core{'s' * (cores > 1)} ({bound * cores:,.0f}/s)" if bound else "")
             lines.append(f"- Sampling with {label}: {rate:,.0f} windows of 24 x 6 per "
                          f"second{share}.")
+        if parts is not None:
+            chunk_ms = gen._chunk_size / bound * 1e3
+            decode_ms = parts["networks"] + parts.get("calibration: affine map", 0.0)
+            caption = (f"One chunk of {gen._chunk_size:,} windows on one thread, each part "
+                       "timed on its own (fastest of 50 calls); the decode path's bound is "
+                       f"{chunk_ms:.1f} ms per chunk:")
+            lines += ["", caption, "", "| part | ms per chunk |", "| --- | --- |"]
+            lines += [f"| {label} | {ms:.1f} |" for label, ms in parts.items()]
+            total = sum(parts.values())
+            ratios = (f"- The decode path alone (networks and affine map, {decode_ms:.1f} "
+                      f"ms) runs at {chunk_ms / decode_ms:.0%} of its bound; all parts "
+                      f"together ({total:.1f} ms) at {chunk_ms / total:.0%}.")
+            lines += ["", ratios]
+        if costs is not None:
+            settings = list(next(iter(costs.values())))
+            caption = ("What the calibration costs: `sample(40000)` on one thread, windows per "
+                       "second (fastest of the alternating rounds):")
+            lines += ["", caption, "", "| values per window | " + " | ".join(settings) + " |",
+                      "| --- |" + " --- |" * len(settings)]
+            lines += [f"| {t} x {d} | " + " | ".join(f"{rate:,.0f}" for rate in best.values())
+                      + " |" for (t, d), best in costs.items()]
+            lines.append("")
         if fit_s is not None:
             lines.append(f"- Default fit on Stocks (3,661 windows, 2000 iterations per stage): "
                          f"{fit_s / 60:.1f} min (target <= 10 min).")

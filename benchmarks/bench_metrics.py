@@ -12,7 +12,15 @@ For each data set (protocol windows of ../shared/data, or of the fetch cache), r
 - discriminative score of real against uniform noise on ``[0, 1]`` (the protocol's scale):
   the classifier must find it, about 0.5;
 - predictive score of the real windows against themselves: the published real-data level
-  (Stocks 0.036, Energy 0.250).
+  (Stocks 0.036, Energy 0.250). Train and test sets are the same windows here;
+- the predictive score's no-information level: the mean absolute deviation of the predicted
+  channel (the last one, steps 1 ..) about its median, which a predictor that ignores its
+  inputs scores at best (computed, not trained);
+- predictive score across time: trained on the windows of the earlier half of the series,
+  tested on those of the later half, no time step shared (Sines: two halves of independent
+  windows). On Energy the predicted channel is random noise (``rv2``, equal to the input
+  channel ``rv1``), so the real-data level above comes from the test windows overlapping the
+  training windows; across time no predictor beats the no-information level.
 
 Every run uses the metric's defaults (2,000 and 5,000 iterations); its wall time is the
 cost of a default score. A speed check also times a few hundred training iterations of the
@@ -32,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.utils import Bunch
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,16 +56,31 @@ from sktsgen.utils._testing import shared_data_dir
 PUBLISHED_PRED = {"sines": 0.094, "stocks": 0.036, "energy": 0.250}  # TimeGAN paper, real data
 
 
-def load(name):
-    """Protocol windows of a data set, or None (with a message) when its file is absent."""
+def load(name, shuffle=True):
+    """Protocol windows of a data set (``shuffle=False``: in time order), or None (with a
+    message) when its file is absent."""
     if name == "sines":
         return make_sines(10000, 24, 5, random_state=0)
     fetch = {"stocks": fetch_stocks, "energy": fetch_energy}[name]
     try:
-        return fetch(data_home=shared_data_dir(), download_if_missing=False)
+        return fetch(data_home=shared_data_dir(), download_if_missing=False, shuffle=shuffle)
     except OSError as exc:
         print(f"skipping {name}: {exc}", file=sys.stderr)
         return None
+
+
+def time_halves(X_ordered):
+    """``(earlier, later)`` windows of a series' windows in time order (stride 1), the
+    ``seq_len`` windows between them dropped so that no time step is in both."""
+    half, seq_len = len(X_ordered) // 2, X_ordered.shape[1]
+    return X_ordered[:half], X_ordered[half + seq_len:]
+
+
+def no_information_level(X):
+    """Mean absolute deviation of the predictive score's target (the last channel at steps
+    1 ..) about its median: the best score of a predictor that ignores its inputs."""
+    target = np.asarray(X)[:, 1:, -1]
+    return float(np.abs(target - np.median(target)).mean())
 
 
 def disc_between_halves(X_real, X_synth, *, random_state, **params):
@@ -80,22 +104,31 @@ class Timed:
         return value
 
 
-def measure(name, X, n_repeats):
+def measure(name, X, X_ordered, n_repeats):
     noise = np.random.RandomState(0).uniform(size=X.shape)
+    # Sines windows are independent draws: any two halves share nothing.
+    earlier, later = time_halves(X_ordered) if name != "sines" else (X[:len(X) // 2],
+                                                                     X[len(X) // 2:])
     jobs = [
-        ("disc real vs real (halves)", disc_between_halves, X, "about 0 (floor)"),
-        ("disc real vs uniform noise", discriminative_score, noise, "about 0.5"),
-        ("pred real vs real", predictive_score, X,
+        ("disc real vs real (halves)", disc_between_halves, X, X, "about 0 (floor)"),
+        ("disc real vs uniform noise", discriminative_score, X, noise, "about 0.5"),
+        ("pred real vs real", predictive_score, X, X,
          f"{PUBLISHED_PRED[name]:.3f} (TimeGAN paper)"),
+        ("pred real vs real across time (earlier half -> later half)", predictive_score,
+         later, earlier, f"no-information level {no_information_level(later):.4f}"),
     ]
-    rows = []
-    for label, func, X_synth, expected in jobs:
+    level = no_information_level(X)
+    rows = [(name, "pred no-information level (target's deviation about its median)",
+             Bunch(mean=level, std=0.0, median=level, scores=np.array([level])),
+             "computed, not trained", 0.0)]
+    print(f"{name:7s} predictive no-information level {level:.4f}", flush=True)
+    for label, func, X_real, X_synth, expected in jobs:
         timed = Timed(func)
-        res = repeat_metric(timed, X, X_synth, n_repeats=n_repeats, random_state=0)
+        res = repeat_metric(timed, X_real, X_synth, n_repeats=n_repeats, random_state=0)
         rows.append((name, label, res, expected, float(np.mean(timed.seconds))))
         print(f"{name:7s} {label:28s} {res.mean:.4f} ± {res.std:.4f} median {res.median:.4f} "
-              f"[{res.scores.min():.3f}, {res.scores.max():.3f}] {np.mean(timed.seconds):.1f} s/run",
-              flush=True)
+              f"[{res.scores.min():.3f}, {res.scores.max():.3f}] "
+              f"{np.mean(timed.seconds):.1f} s/run", flush=True)
     return rows
 
 
@@ -146,8 +179,13 @@ def to_markdown(rows, speed, n_repeats, load_start):
         "",
         (f"{n_repeats} runs per line with different seeds (`repeat_metric`, no outlier "
          "dropping); protocol windows (per-column min-max, shuffled), metric defaults "
-         "(2,000 / 5,000 iterations). Real vs real uses two disjoint random halves of the "
-         "windows, a new split per run. Time = mean wall time of one default score."),
+         "(2,000 / 5,000 iterations). Disc real vs real uses two disjoint random halves "
+         "of the windows, a new split per run. Pred real vs real trains and tests on the "
+         "same windows, as published; across time, it trains on the windows of the earlier "
+         "half of the series and tests on the later half's, no time step shared (Sines: two "
+         "halves of independent windows). The no-information level is the mean absolute "
+         "deviation of the predicted channel about its median: the best score of a "
+         "predictor that ignores its inputs. Time = mean wall time of one default score."),
         "",
         "| data | measurement | mean ± std | median | min – max | expected | s per run |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -190,7 +228,7 @@ def main(argv=None):
         if name == "stocks" and not args.no_speed:
             speed = speed_check(X)
             print({k: f"{1e3 * v:.2f} ms" for k, v in speed[0].items()}, flush=True)
-        rows += measure(name, X, n_repeats)
+        rows += measure(name, X, load(name, shuffle=False), n_repeats)
     if not rows:
         print("no data set available: nothing measured", file=sys.stderr)
         return 1

@@ -18,7 +18,8 @@ Cases:
   installs), wall time.
 
 Run ``python benchmarks/bench_threads.py --before REV`` (writes the "threads" section of
-docs/benchmarks.md; ``--no-write`` only prints).
+docs/benchmarks.md; ``--no-write`` only prints; ``--save FILE`` keeps the measurements, and
+``--results FILE --findings F`` rewrites the section from them with new findings).
 """
 
 import argparse
@@ -114,16 +115,9 @@ def table(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--before", default=None, help="an earlier commit to compare with")
-    parser.add_argument("--no-demo", action="store_true")
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--findings", default=None,
-                        help="a Markdown file of findings printed under the table")
-    args = parser.parse_args(argv)
-    from benchmarks._report import command_line, machine_line, write_section
-
+def measure_all(args):
+    """``{(code label, busy): measurements}`` of this version and, with ``--before``, of the
+    earlier commit, each idle and with one core busy."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout.strip()
     results = {}
@@ -136,8 +130,37 @@ def main(argv=None):
                 results[(label, busy)] = measure(tree, busy, demo=not args.no_demo)
                 print(label, "busy" if busy else "idle", json.dumps(results[(label, busy)]),
                       file=sys.stderr, flush=True)
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--before", default=None, help="an earlier commit to compare with")
+    parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--findings", default=None,
+                        help="a Markdown file of findings printed under the table")
+    parser.add_argument("--save", default=None,
+                        help="a JSON file to store the measurements in")
+    parser.add_argument("--results", default=None,
+                        help="write the section from a --save file instead of measuring")
+    args = parser.parse_args(argv)
+    from benchmarks._report import command_line, machine_line, write_section
+
+    if args.results:
+        saved = json.loads(Path(args.results).read_text())
+        results = {(r["code"], r["busy"]): r["times"] for r in saved["rows"]}
+        command, machine = saved["command"], saved["machine"]
+    else:
+        results = measure_all(args)
+        command, machine = command_line(), machine_line()
+        if args.save:
+            rows = [{"code": label, "busy": busy, "times": r}
+                    for (label, busy), r in results.items()]
+            Path(args.save).write_text(json.dumps(
+                {"command": command, "machine": machine, "rows": rows}, indent=1))
     md = ["## Thread discipline: idle machine and one core busy", "",
-          f"Command: `{command_line()}`", "", machine_line(), "",
+          f"Command: `{command}`", "", machine, "",
           ("Each case in a fresh process with no thread setting of its own; one core busy: a "
            "second process spinning `while True: pass` meanwhile. Fit: "
            "`AvatarGenerator(n_iter=100)` on 5,000 sine windows of 24 x 5, code density "

@@ -122,6 +122,69 @@ def test_quantile_map_clamps_new_extremes_and_handles_ties():
     assert out.dtype == np.float32
 
 
+def nasty_knots(rng, n_rows=40, n_knots=101):
+    """Sorted knot rows with what real data gives: heavy tails, runs of equal knots (at an
+    end, inside), constant rows and knots one float32 ulp apart."""
+    rows = []
+    for j in range(n_rows):
+        row = np.sort(rng.exponential(size=n_knots) ** (1 + j % 4)).astype(np.float32)
+        if j % 5 == 1:
+            row[:60] = row[0]  # mass at the lower bound
+        if j % 5 == 2:
+            row[30:70] = row[30]
+        if j % 5 == 3:
+            row[:] = 0.25
+        if j % 5 == 4:
+            row[10:20] = np.nextafter(row[10], np.float32(np.inf)) + np.arange(10) * 1e-7
+            row.sort()
+        rows.append(row)
+    return np.array(rows, dtype=np.float32)
+
+
+def probes(rng, knots, batch=3000):
+    """Values of each row: at, just beside and between its knots, beyond both ends, NaN."""
+    picks = knots[np.arange(len(knots))[:, None], rng.randint(0, knots.shape[1], (len(knots),
+                                                                                  batch))]
+    x = picks.copy()
+    x[:, 1::4] = np.nextafter(picks[:, 1::4], np.float32(np.inf))
+    x[:, 2::4] = np.nextafter(picks[:, 2::4], np.float32(-np.inf))
+    span = knots[:, -1:] - knots[:, :1] + 1.0
+    x[:, 3::4] = (knots[:, :1] + span * rng.uniform(-0.2, 1.2, (len(knots), 1))).astype(
+        np.float32)
+    x[:, :8] = [-np.inf, np.inf, -1e30, 1e30, np.nan, 0.0, -0.0, 1e-40]
+    return torch.as_tensor(x)
+
+
+def test_quantile_map_bucket_lookup_finds_the_pieces_of_searchsorted():
+    """The bucketed lookup returns torch.searchsorted's index exactly, so the map is the
+    same, bit for bit, on the values that make a binary search's corner cases."""
+    rng = np.random.RandomState(11)
+    knots = nasty_knots(rng)
+    module = QuantileCalibration(knots, np.sort(rng.rand(*knots.shape), axis=1))
+    # Some rows take the buckets, the most crowded ones the binary search.
+    assert 0 < len(module.slow_rows) < len(knots) and module.bucket_steps <= 3
+    x = probes(rng, knots)
+    number = ~x.isnan()  # NaN maps to NaN either way, from another piece
+    torch.testing.assert_close(module._knots_at_most(x)[number],
+                               torch.searchsorted(module.knots, x)[number], rtol=0, atol=0)
+    windows = x.T.reshape(-1, 8, 5)  # (batch, steps, channels) with 40 values
+    out = module(windows)
+    saved, module.bucket_steps = module.bucket_steps, None  # the searchsorted path
+    torch.testing.assert_close(module(windows), out, rtol=0, atol=0, equal_nan=True)
+    module.bucket_steps = saved
+
+
+def test_quantile_map_falls_back_to_searchsorted_on_clustered_knots():
+    """Knots so crowded that no bucket count separates them: the binary search is used."""
+    knots = np.concatenate([np.arange(100) * 1e-30, [1.0]]).astype(np.float32)[None]
+    module = QuantileCalibration(knots, np.linspace(0, 1, 101)[None])
+    assert module.bucket_steps is None
+    x = probes(np.random.RandomState(12), knots, batch=500)
+    torch.testing.assert_close(module._knots_at_most(x), torch.searchsorted(module.knots, x),
+                               rtol=0, atol=0)
+    assert module(x.T[:, :, None]).isnan().sum() == 1
+
+
 @pytest.fixture(scope="module")
 def sines():
     return make_sines(400, seq_len=6, n_features=2, random_state=0)
