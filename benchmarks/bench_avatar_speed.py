@@ -225,10 +225,14 @@ def sampling_parts(gen):
     return parts
 
 
+_BOUND = "decode path's bound"
+
+
 def calibration_costs(rounds, n_samples=40_000):
     """``{(seq_len, n_features): {setting: windows per second}}`` of ``sample`` on one torch
     thread with no calibration, the affine map alone and both maps (default generators
-    fitted briefly on sines; the maps' cost does not depend on how well they were fitted).
+    fitted briefly on sines; the maps' cost does not depend on how well they were fitted),
+    and the decode path's arithmetic bound (:func:`decode_bound`) of each generator.
     Settings alternate over ``rounds``; the fastest round of each is kept."""
     from sktsgen.datasets import make_sines
 
@@ -248,6 +252,7 @@ def calibration_costs(rounds, n_samples=40_000):
                 gen.sample(n_samples, random_state=0)
                 best[label] = max(best[label], n_samples / (time.perf_counter() - start))
         gen.calibration_module_ = both
+        best[_BOUND] = decode_bound(gen)[0]
         costs[shape] = best
         print(f"sampling {shape[0]} x {shape[1]}, 1 thread:",
               {label: f"{rate:,.0f}/s" for label, rate in best.items()}, flush=True)
@@ -364,6 +369,10 @@ def main():
                       "| --- |" + " --- |" * len(settings)]
             lines += [f"| {t} x {d} | " + " | ".join(f"{rate:,.0f}" for rate in best.values())
                       + " |" for (t, d), best in costs.items()]
+            shares = ", ".join(f"{best['both maps'] / best[_BOUND]:.0%} at {t} x {d}"
+                               for (t, d), best in costs.items())
+            share_line = "- Sampling with both maps, as a share of the decode path's bound: "
+            lines += ["", f"{share_line}{shares}."]
             lines.append("")
         if fit_s is not None:
             lines.append(f"- Default fit on Stocks (3,661 windows, 2000 iterations per stage): "
