@@ -116,8 +116,8 @@ def bucket_lookup(knots, n_buckets):
     ``j`` falls in bucket ``b = floor((x - lower[j]) * inverse_width[j])`` (clipped to the
     buckets); the count of the row's distinct knots below ``x`` is ``start[j, b]`` plus at
     most ``steps[j]`` more, found by comparing ``x`` with ``distinct[j]`` (padded with
-    ``inf``) from there; ``count[j]`` turns that into the count of all knots below ``x``, runs of
-    equal knots included. The tables are exact: every bucket's range is widened by
+    ``inf``) from there; ``count[j]`` turns that into the count of all knots below ``x``,
+    runs of equal knots included. The tables are exact: every bucket's range is widened by
     1% of its width on each side, far beyond the rounding of ``b`` in float32.
     """
     knots = np.asarray(knots, dtype=np.float64)
@@ -206,14 +206,13 @@ class QuantileCalibration(nn.Module):
     def forward(self, x):
         flat = x.reshape(len(x), -1).to(self.knots.dtype).T.contiguous()  # (values, batch)
         # Index of the piece each value falls on: its left knot, within [0, n_knots - 2].
-        right = self._knots_at_most(flat)
-        left = (right - 1).clamp_(0, self.knots.shape[1] - 2)
+        left = (self._knots_below(flat) - 1).clamp_(0, self.knots.shape[1] - 2)
         start = self.knots.gather(1, left)
         out = self.values.gather(1, left) + self.slopes.gather(1, left) * (flat - start)
         out = torch.minimum(torch.maximum(out, self.values[:, :1]), self.values[:, -1:])
         return out.T.reshape(x.shape).to(x.dtype)
 
-    def _knots_at_most(self, flat):
+    def _knots_below(self, flat):
         """``torch.searchsorted(self.knots, flat)`` for ``flat`` of shape
         ``(values, batch)``, through the bucket tables (see :func:`bucket_lookup`)."""
         if self.bucket_steps is None:

@@ -165,7 +165,7 @@ def test_quantile_map_bucket_lookup_finds_the_pieces_of_searchsorted():
     assert 0 < len(module.slow_rows) < len(knots) and module.bucket_steps <= 3
     x = probes(rng, knots)
     number = ~x.isnan()  # NaN maps to NaN either way, from another piece
-    torch.testing.assert_close(module._knots_at_most(x)[number],
+    torch.testing.assert_close(module._knots_below(x)[number],
                                torch.searchsorted(module.knots, x)[number], rtol=0, atol=0)
     windows = x.T.reshape(-1, 8, 5)  # (batch, steps, channels) with 40 values
     out = module(windows)
@@ -180,7 +180,7 @@ def test_quantile_map_falls_back_to_searchsorted_on_clustered_knots():
     module = QuantileCalibration(knots, np.linspace(0, 1, 101)[None])
     assert module.bucket_steps is None
     x = probes(np.random.RandomState(12), knots, batch=500)
-    torch.testing.assert_close(module._knots_at_most(x), torch.searchsorted(module.knots, x),
+    torch.testing.assert_close(module._knots_below(x), torch.searchsorted(module.knots, x),
                                rtol=0, atol=0)
     assert module(x.T[:, :, None]).isnan().sum() == 1
 
