@@ -59,6 +59,18 @@ def covariance_map(reference, generated, shrinkage=1e-2):
     return mean_g, matrix, mean_r
 
 
+def _float32(a):
+    """``a`` as a float32 tensor; any strides (NumPy allows negative ones, torch does not)."""
+    return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)
+
+
+def _check_values(x, n_values, name):
+    """Raise a ValueError unless windows ``x`` (batch, ...) hold ``n_values`` values each."""
+    if x.dim() < 2 or x[0].numel() != n_values:
+        raise ValueError(f"{name} maps windows of {n_values} values (seq_len * n_features); "
+                         f"got input of shape {tuple(x.shape)}.")
+
+
 class CovarianceCalibration(nn.Module):
     """Applies an affine map to whole windows ``(batch, seq_len, n_features)`` and clips the
     result to ``[lower, upper]`` per channel.
@@ -74,12 +86,24 @@ class CovarianceCalibration(nn.Module):
 
     def __init__(self, mean_generated, matrix, mean_reference, lower, upper):
         super().__init__()
-        as_tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
-        self.register_buffer("mean_generated", as_tensor(mean_generated))
-        self.register_buffer("matrix", as_tensor(matrix))
-        self.register_buffer("mean_reference", as_tensor(mean_reference))
-        self.register_buffer("lower", as_tensor(lower))
-        self.register_buffer("upper", as_tensor(upper))
+        matrix = _float32(matrix)
+        d = len(matrix)
+        if matrix.shape != (d, d) or any(
+                np.shape(a) != (d,) for a in (mean_generated, mean_reference)):
+            raise ValueError(
+                "matrix must be square, of the size of mean_generated and mean_reference; "
+                f"got shapes {tuple(matrix.shape)}, {np.shape(mean_generated)} and "
+                f"{np.shape(mean_reference)}.")
+        if np.shape(lower) != np.shape(upper) or len(np.shape(lower)) != 1 \
+                or d % max(len(lower), 1):
+            raise ValueError("lower and upper must be 1-D, one value per channel, the "
+                             f"channels dividing {d} values; got shapes {np.shape(lower)} "
+                             f"and {np.shape(upper)}.")
+        self.register_buffer("mean_generated", _float32(mean_generated))
+        self.register_buffer("matrix", matrix)
+        self.register_buffer("mean_reference", _float32(mean_reference))
+        self.register_buffer("lower", _float32(lower))
+        self.register_buffer("upper", _float32(upper))
 
     @classmethod
     def from_windows(cls, reference, generated, shrinkage=1e-2):
@@ -93,6 +117,7 @@ class CovarianceCalibration(nn.Module):
                    reference.max(axis=(0, 1)))
 
     def forward(self, x):
+        _check_values(x, len(self.matrix), "CovarianceCalibration")
         flat = x.reshape(len(x), -1).to(self.matrix.dtype)
         out = torch.addmm(self.mean_reference, flat - self.mean_generated, self.matrix)
         out = out.reshape(x.shape)
@@ -139,9 +164,8 @@ def bucket_lookup(knots, n_buckets):
         first[0], last[-1] = 0, len(row)  # values below or above every knot
         start[j] = first
         steps[j] = (last - first).max()
-    as_float = lambda a: torch.as_tensor(a, dtype=torch.float32)
-    return (as_float(lower[:, None]), as_float(1.0 / width[:, None]), torch.as_tensor(start),
-            as_float(distinct), torch.as_tensor(count), steps)
+    return (_float32(lower[:, None]), _float32(1.0 / width[:, None]), torch.as_tensor(start),
+            _float32(distinct), torch.as_tensor(count), steps)
 
 
 class QuantileCalibration(nn.Module):
@@ -166,12 +190,20 @@ class QuantileCalibration(nn.Module):
 
     def __init__(self, generated_quantiles, reference_quantiles):
         super().__init__()
-        as_tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
-        generated = as_tensor(generated_quantiles)
+        generated = _float32(generated_quantiles)
+        if generated.dim() != 2 or generated.shape[1] < 2 \
+                or np.shape(reference_quantiles) != tuple(generated.shape):
+            raise ValueError(
+                "generated_quantiles and reference_quantiles must have the same shape "
+                "(values, n_knots) with n_knots >= 2; got "
+                f"{tuple(generated.shape)} and {np.shape(reference_quantiles)}.")
+        if not torch.isfinite(generated).all() or (generated.diff(dim=1) < 0).any():
+            raise ValueError("generated_quantiles must be finite and each row "
+                             "non-decreasing.")
         # The knots, the data's quantiles at them, and the slope of each piece between two
         # knots (0 across a run of equal knots).
         self.register_buffer("knots", generated.contiguous())
-        values = as_tensor(reference_quantiles)
+        values = _float32(reference_quantiles)
         self.register_buffer("values", values.contiguous())
         width = generated[:, 1:] - generated[:, :-1]
         rise = values[:, 1:] - values[:, :-1]
@@ -204,6 +236,7 @@ class QuantileCalibration(nn.Module):
         return cls(quantiles(generated), quantiles(reference))
 
     def forward(self, x):
+        _check_values(x, len(self.knots), "QuantileCalibration")
         flat = x.reshape(len(x), -1).to(self.knots.dtype).T.contiguous()  # (values, batch)
         # Index of the piece each value falls on: its left knot, within [0, n_knots - 2].
         left = (self._knots_below(flat) - 1).clamp_(0, self.knots.shape[1] - 2)

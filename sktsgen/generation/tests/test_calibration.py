@@ -185,6 +185,24 @@ def test_quantile_map_falls_back_to_searchsorted_on_clustered_knots():
     assert module(x.T[:, :, None]).isnan().sum() == 1
 
 
+def test_calibration_modules_reject_inconsistent_shapes_and_inputs():
+    eye = np.eye(6)
+    with pytest.raises(ValueError, match="matrix must be square"):
+        CovarianceCalibration(np.zeros(5), eye, np.zeros(6), np.zeros(2), np.ones(2))
+    with pytest.raises(ValueError, match="lower and upper"):
+        CovarianceCalibration(np.zeros(6), eye, np.zeros(6), np.zeros(4), np.ones(4))
+    with pytest.raises(ValueError, match="CovarianceCalibration maps windows of 6 values"):
+        CovarianceCalibration(np.zeros(6), eye, np.zeros(6), np.zeros(2), np.ones(2))(
+            torch.zeros(4, 2, 2))
+    knots = np.sort(np.random.RandomState(0).rand(6, 11), axis=1)
+    with pytest.raises(ValueError, match="same shape"):
+        QuantileCalibration(knots, knots[:, :5])
+    with pytest.raises(ValueError, match="non-decreasing"):
+        QuantileCalibration(knots[:, ::-1], knots)
+    with pytest.raises(ValueError, match="QuantileCalibration maps windows of 6 values"):
+        QuantileCalibration(knots, knots)(torch.zeros(4, 3, 3))
+
+
 @pytest.fixture(scope="module")
 def sines():
     return make_sines(400, seq_len=6, n_features=2, random_state=0)
