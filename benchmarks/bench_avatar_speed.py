@@ -140,8 +140,9 @@ def decode_bound(gen):
     primitive is timed on its own with preallocated float32 tensors of its exact shape, the
     batch being one sampling chunk (``gen._chunk_size`` windows, padded to a multiple of
     32). Per GRU layer and step: the input projection (3 hid x (n_in + 1)) @ ((n_in + 1) x B),
-    the recurrent addmm (3 hid x (hid + 1)) @ ((hid + 1) x B), ``sigmoid_`` on 2 hid x B,
-    ``lerp`` on hid x B, ``sigmoid_`` on hid x B, ``lerp`` on hid x B; per stack and step the
+    the recurrent products (hid x (hid + 1)) @ ((hid + 1) x B) and, accumulated in place,
+    (2 hid x (hid + 1)) @ ((hid + 1) x B), ``sigmoid_`` on 2 hid x B, ``addcmul`` on hid x B,
+    ``sigmoid_`` on hid x B, ``lerp`` on hid x B; per stack and step the
     output layer (out x (hid + 1)) @ ((hid + 1) x B) and its activation; per window, with
     the covariance calibration, its (values x (values + 1)) @ (values x B) product and two
     element-wise passes (timed as ``lerp``) for the clip. Layout copies
@@ -162,9 +163,9 @@ def decode_bound(gen):
         return _fastest(lambda: torch.mm(w, x, out=y))
 
     @functools.cache
-    def addmm(m, k):  # c + (m x k) @ (k x b)
-        w, x, c, y = rand(m, k), rand(k, b), rand(m, b), rand(m, b)
-        return _fastest(lambda: torch.addmm(c, w, x, out=y))
+    def addmm_(m, k):  # y += (m x k) @ (k x b)
+        w, x, y = rand(m, k), rand(k, b), rand(m, b)
+        return _fastest(lambda: y.addmm_(w, x))
 
     @functools.cache
     def sigmoid(rows):
@@ -175,14 +176,19 @@ def decode_bound(gen):
         a, c, w, y = (rand(rows, b) for _ in range(4))
         return _fastest(lambda: torch.lerp(a, c, w, out=y))
 
+    @functools.cache
+    def addcmul(rows):
+        a, c, w, y = (rand(rows, b) for _ in range(4))
+        return _fastest(lambda: torch.addcmul(a, c, w, out=y))
+
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     step = 0.0  # seconds per chunk and step
     for stack in filter(None, (gen.module_.decoder, gen.module_.supervisor)):
         for w_ih, w_hh, _, _ in (w for gru in stack.grus for w in gru_layers(gru)):
             hid, n_in = w_hh.shape[1], w_ih.shape[1]
-            step += (mm(3 * hid, n_in + 1) + addmm(3 * hid, hid + 1) + sigmoid(2 * hid)
-                     + 2 * lerp(hid) + sigmoid(hid))
+            step += (mm(3 * hid, n_in + 1) + mm(hid, hid + 1) + addmm_(2 * hid, hid + 1)
+                     + sigmoid(2 * hid) + addcmul(hid) + sigmoid(hid) + lerp(hid))
         out, hid = stack.out.weight.shape
         step += mm(out, hid + 1) + (sigmoid(out) if stack.activation == "sigmoid" else 0.0)
     # The covariance calibration: one (values x values) product per window, and the clip.

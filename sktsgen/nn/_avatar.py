@@ -12,8 +12,10 @@ from torch.nn import functional as F
 
 from ._fast_gru import (
     GRULayer,
+    half_state_linear_weight,
     half_state_stack,
     half_state_step_outputs,
+    half_state_weights,
     inference_batch,
     inference_on_cpu,
 )
@@ -81,9 +83,6 @@ class BNGRUStack(nn.Module):
         """The function of the layer-by-layer path through ``half_state_stack``: every batch
         norm folded into the weights of the layer it feeds. Large batches run in passes of
         :func:`inference_batch` windows, each padded as a whole batch would be."""
-        size = inference_batch(x.shape[0], self.out.in_features)
-        if x.shape[0] > size:
-            return torch.cat([self._folded_forward(part) for part in x.split(size)])
         affines = None
         if self.norms is not None:
             affines = []
@@ -91,8 +90,11 @@ class BNGRUStack(nn.Module):
                 a = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
                 affines.append((a, bn.bias - bn.running_mean * a))
         layers = [(g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0) for g in self.grus]
-        return half_state_step_outputs(self.out, half_state_stack(x, layers, affines),
-                                       x.shape[0], _ACTIVATIONS[self.activation])
+        weights = half_state_weights(layers, affines)
+        w_out, act = half_state_linear_weight(self.out), _ACTIVATIONS[self.activation]
+        parts = [half_state_step_outputs(w_out, half_state_stack(part, weights), len(part), act)
+                 for part in x.split(inference_batch(x.shape[0], self.out.in_features))]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 class Prior(nn.Module):

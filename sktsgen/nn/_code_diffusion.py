@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from ._code_basis import check_code_basis, check_code_length
+from ._code_basis import check_code_basis, check_code_length, codes_from_coords
 
 EMBEDDING_SIZE = 64  # sinusoidal features of the noise level
 LOSS_WEIGHTINGS = ("noise", "velocity")
@@ -198,8 +198,8 @@ class CodeDiffusion(nn.Module):
             else:
                 ab_next = self.alpha_bar[levels[i + 1]]
                 x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
-        return torch.addmm(self.mean, x * self.scale, self.components).view(
-            n, self.seq_len, self.latent_size)
+        return codes_from_coords(self.mean, x * self.scale, self.components, self.seq_len,
+                                 self.latent_size)
 
 
 __all__ = ["CodeDiffusion", "DenoisingMLP", "cosine_alpha_bar"]

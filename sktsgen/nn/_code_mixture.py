@@ -12,7 +12,7 @@ estimator.
 import torch
 from torch import nn
 
-from ._code_basis import check_code_basis, check_code_length
+from ._code_basis import check_code_basis, check_code_length, codes_from_coords
 
 
 class _CodeBasisModule(nn.Module):
@@ -87,8 +87,8 @@ class CodeMixture(_CodeBasisModule):
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         e = torch.randn(n, self.n_components, generator=generator, device=dev)
         coords = _gaussian_coords(k, self.means, self.scale_tril, e)
-        return torch.addmm(self.mean, coords, self.components).view(
-            n, self.seq_len, self.latent_size)
+        return codes_from_coords(self.mean, coords, self.components, self.seq_len,
+                                 self.latent_size)
 
 
 
@@ -169,8 +169,8 @@ class ClassCodeMixture(_CodeBasisModule):
         flat = condition * n_mixture + comp
         coords = _gaussian_coords(flat, self.means.flatten(0, 1),
                                   self.scale_tril.flatten(0, 1), e)
-        return torch.addmm(self.mean, coords, self.components).view(
-            n, self.seq_len, self.latent_size)
+        return codes_from_coords(self.mean, coords, self.components, self.seq_len,
+                                 self.latent_size)
 
 
 class TargetCodeMixture(_CodeBasisModule):
@@ -232,8 +232,8 @@ class TargetCodeMixture(_CodeBasisModule):
         for j in torch.unique(comp).tolist():
             rows = (comp == j).nonzero().squeeze(1)
             coords[rows] = means[rows] + e[rows] @ self.scale_tril[j].t()
-        return torch.addmm(self.mean, coords, self.components).view(
-            n, self.seq_len, self.latent_size)
+        return codes_from_coords(self.mean, coords, self.components, self.seq_len,
+                                 self.latent_size)
 
 
 __all__ = ["ClassCodeMixture", "CodeMixture", "TargetCodeMixture"]

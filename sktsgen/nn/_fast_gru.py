@@ -10,7 +10,7 @@ the factor 2 is folded into the candidate rows of the weights once per call.
 
 Inference of whole stacks (eval mode, no gradients, CPU: AVATAR's sampling and ``transform``,
 ``GRUHead``/``GRUStepHead`` predictions) has its own recurrence, :func:`half_state_recurrence`
-driven by :func:`half_state_stack`: feature-major, five operations per step, biases and the
+driven by :func:`half_state_stack`: feature-major, six operations per step, biases and the
 surrounding affine maps folded into the weights, the batch padded so that a window's outputs
 do not depend on its batch. At 2,048 windows a layer-step costs about 150 ns per window
 against 165-220 ns for the batch-major loop, which stays the faster one at training's
@@ -148,8 +148,9 @@ def half_state_recurrence(xa, w_in, w_rec):
     candidate's sigmoid ``s`` (``n = 2 s - 1``): ``u_new = s + z (u - s)``, and the consumer
     folds ``h = 2 u - 1`` into its own weights. Feature-major ``(features, batch)`` slices
     make every gate a contiguous block of rows, and the ones rows carry the biases, so a
-    step is five operations on contiguous memory: one ``addmm`` (the r and z pre-activations
-    and gi_n + gh_n), the r and z sigmoid, the candidate ``gi_n + r gh_n`` as one ``lerp``,
+    step is six operations on contiguous memory and no copies: the recurrent products
+    (``gh_n`` into a buffer, the r and z rows accumulated in place into the input
+    projections), the r and z sigmoid, the candidate ``gi_n + r gh_n`` as one ``addcmul``,
     its sigmoid, and the state ``lerp``. Input projections are computed for a few steps at
     a time, so that they stay in a core's L2 cache for the recurrence.
 
@@ -173,19 +174,27 @@ def half_state_recurrence(xa, w_in, w_rec):
     states[0, :hid] = 0.5
     block = min(_INFERENCE_BLOCK, t_len)
     gi = xa.new_empty(block, 3 * hid, batch)
-    pre = xa.new_empty(3 * hid, batch)
-    rz, r, z, pre_n = pre[: 2 * hid], pre[:hid], pre[hid: 2 * hid], pre[2 * hid:]
+    w_rz, w_n = w_rec[: 2 * hid], w_rec[2 * hid:]
     s = xa.new_empty(hid, batch)
+    # Every per-step view is made up front by unbind (one call each), not sliced per step:
+    # slicing from Python cost about as much as the state update.
+    gate_views = list(zip(gi[:, : 2 * hid].unbind(0), gi[:, :hid].unbind(0),
+                          gi[:, hid: 2 * hid].unbind(0), gi[:, 2 * hid:].unbind(0)))
+    steps = list(zip(states[:-1].unbind(0), states[:-1, :hid].unbind(0),
+                     states[1:, :hid].unbind(0)))
     for start in range(0, t_len, block):
         stop = min(start + block, t_len)
-        g = torch.matmul(w_in, xa[start:stop], out=gi[: stop - start])
-        for t, g_t in enumerate(g.unbind(0), start):
-            u = states[t]
-            torch.addmm(g_t, w_rec, u, out=pre)
+        torch.matmul(w_in, xa[start:stop], out=gi[: stop - start])
+        for (rz, r, z, gi_n), (u, u_h, u_next) in zip(gate_views, steps[start:stop]):
+            # The r and z rows accumulate in place; gh_n goes to its own buffer, since the
+            # candidate needs gi_n and gh_n apart (an addmm into another tensor would first
+            # copy its whole input there).
+            torch.mm(w_n, u, out=s)
+            rz.addmm_(w_rz, u)
             rz.sigmoid_()
-            # gi_n + r * gh_n = lerp(gi_n, gi_n + gh_n, r); sigmoid(2 a) as in _forward_steps.
-            torch.lerp(g_t[2 * hid:], pre_n, r, out=s).sigmoid_()
-            torch.lerp(s, u[:hid], z, out=states[t + 1, :hid])
+            # sigmoid(2 a) of a = gi_n + r gh_n, as in _forward_steps.
+            torch.addcmul(gi_n, r, s, out=s).sigmoid_()
+            torch.lerp(s, u_h, z, out=u_next)
     return states
 
 
@@ -203,17 +212,37 @@ def gru_layers(gru):
             for k in range(gru.num_layers)]
 
 
-def half_state_stack(x, layers, affines=None):
+def half_state_weights(layers, affines=None):
+    """The weights of a GRU stack for :func:`half_state_stack`: ``(w_in, w_rec)`` per layer
+    (see :func:`augmented_gru_weights`), computed once for all the passes of a batch.
+
+    Parameters
+    ----------
+    layers : list of tuple
+        ``(w_ih, w_hh, b_ih, b_hh)`` per layer, bottom first.
+    affines : list of (scale, shift) or None, default=None
+        Per layer, a map ``x * scale + shift`` of its input (a batch norm in eval mode).
+    """
+    weights = []
+    for i, layer in enumerate(layers):
+        scale, shift = affines[i] if affines is not None else (1.0, None)
+        if i > 0:  # the layer below hands over u: h = 2 u - 1
+            shift = -scale * layer[0].new_ones(layer[0].shape[1]) + (
+                0.0 if shift is None else shift)
+            scale = 2.0 * scale
+        weights.append(augmented_gru_weights(*layer, scale, shift))
+    return weights
+
+
+def half_state_stack(x, weights):
     """Inference of a GRU stack: the top layer's states, feature-major, in half coordinates.
 
     Parameters
     ----------
     x : Tensor of shape (batch, seq_len, n_in)
         Batch-first windows.
-    layers : list of tuple
-        ``(w_ih, w_hh, b_ih, b_hh)`` per layer, bottom first.
-    affines : list of (scale, shift) or None, default=None
-        Per layer, a map ``x * scale + shift`` of its input (a batch norm in eval mode).
+    weights : list of tuple
+        From :func:`half_state_weights`.
 
     Returns
     -------
@@ -223,30 +252,31 @@ def half_state_stack(x, layers, affines=None):
         :func:`half_state_linear`.
     """
     xa = with_ones_row(x.transpose(0, 1))
-    for i, weights in enumerate(layers):
-        scale, shift = affines[i] if affines is not None else (1.0, None)
-        if i > 0:  # the layer below hands over u: h = 2 u - 1
-            n_in = weights[0].shape[1]
-            shift = -scale * xa.new_ones(n_in) + (0.0 if shift is None else shift)
-            scale = 2.0 * scale
-        xa = half_state_recurrence(xa, *augmented_gru_weights(*weights, scale, shift))[1:]
+    for w_in, w_rec in weights:
+        xa = half_state_recurrence(xa, w_in, w_rec)[1:]
     return xa
+
+
+def half_state_linear_weight(linear):
+    """``(out_features, hid + 1)``: ``linear`` acting on ``h = 2 u - 1`` of states from
+    :func:`half_state_stack`, its bias as the weight of their ones row."""
+    w = linear.weight
+    return torch.cat([2 * w, (linear.bias - w.sum(1))[:, None]], 1)
 
 
 def half_state_linear(linear, states):
     """``linear`` applied to ``h = 2 u - 1`` for states from :func:`half_state_stack`:
-    ``(..., hid + 1, padded)`` -> ``(..., out_features, padded)``, the bias as the weight of
-    the ones row."""
-    w = linear.weight
-    return torch.matmul(torch.cat([2 * w, (linear.bias - w.sum(1))[:, None]], 1), states)
+    ``(..., hid + 1, padded)`` -> ``(..., out_features, padded)``."""
+    return torch.matmul(half_state_linear_weight(linear), states)
 
 
-def half_state_step_outputs(linear, states, batch, activation=None):
-    """Batch-first ``(batch, seq_len, out_features)``: ``linear`` on every step of the states
-    of :func:`half_state_stack`, then ``activation`` (a callable or None). The activation
-    runs before the padding columns are cut off, so its kernel never ends a row in scalar
-    code (see :func:`with_ones_row`)."""
-    y = half_state_linear(linear, states)
+def half_state_step_outputs(weight, states, batch, activation=None):
+    """Batch-first ``(batch, seq_len, out_features)``: a linear layer on every step of the
+    states of :func:`half_state_stack` (``weight`` from :func:`half_state_linear_weight`),
+    then ``activation`` (a callable or None). The activation runs before the padding
+    columns are cut off, so its kernel never ends a row in scalar code (see
+    :func:`with_ones_row`)."""
+    y = torch.matmul(weight, states)
     if activation is not None:
         y = activation(y)
     return y[..., :batch].permute(2, 0, 1)

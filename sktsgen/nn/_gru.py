@@ -6,8 +6,10 @@ from torch import nn
 from ._fast_gru import (
     gru_layers,
     half_state_linear,
+    half_state_linear_weight,
     half_state_stack,
     half_state_step_outputs,
+    half_state_weights,
     inference_on_cpu,
 )
 
@@ -53,7 +55,7 @@ class GRUHead(nn.Module):
             if bool((lengths == x.shape[1]).all()):
                 lengths = None  # complete windows take the unpacked path, bit for bit
         if inference_on_cpu(self):  # about twice as fast as nn.GRU's kernel; see _fast_gru
-            states = half_state_stack(x, gru_layers(self.gru))
+            states = half_state_stack(x, half_state_weights(gru_layers(self.gru)))
             n = x.shape[0]
             last = states[-1]
             if lengths is not None:
@@ -96,7 +98,8 @@ class GRUStepHead(nn.Module):
         """``x``: (batch, seq_len, n_features) -> (batch, seq_len, n_outputs)."""
         activation = torch.sigmoid if self.activation == "sigmoid" else None
         if inference_on_cpu(self):  # as in GRUHead
-            return half_state_step_outputs(self.out, half_state_stack(x, gru_layers(self.gru)),
+            states = half_state_stack(x, half_state_weights(gru_layers(self.gru)))
+            return half_state_step_outputs(half_state_linear_weight(self.out), states,
                                            x.shape[0], activation)
         y = self.out(self.gru(x)[0])
         return activation(y) if activation is not None else y
