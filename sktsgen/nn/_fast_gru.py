@@ -12,24 +12,27 @@ Inference of whole stacks (eval mode, no gradients, CPU: AVATAR's sampling and `
 ``GRUHead``/``GRUStepHead`` predictions) has its own recurrence, :func:`half_state_recurrence`
 driven by :func:`half_state_stack`: feature-major, six operations per step, biases and the
 surrounding affine maps folded into the weights, the batch padded so that a window's outputs
-do not depend on its batch. At 2,048 windows a layer-step costs about 150 ns per window
-against 165-220 ns for the batch-major loop, which stays the faster one at training's
-128-window batches.
+do not depend on its batch. At 2,048 windows and hidden size 24 a layer-step costs about
+100 ns per window against 160 ns for the batch-major loop without gradients; training keeps
+the batch-major loop, whose saved gates its backward reads.
 """
 
 import torch
 from torch import nn
 
-# Steps whose input projections half_state_recurrence computes at once: for a 2,048-window
-# chunk 2.4 MB that the recurrence reads from L2/L3 instead of memory; 4 measured faster
-# than 2 or 8 (and than all 24 at once).
-_INFERENCE_BLOCK = 4
+# Steps whose input projections half_state_recurrence computes at once, so that they are
+# read back from cache; 2 measured 3-8% faster than 3 or 4 on a 2,048-window chunk.
+_INFERENCE_BLOCK = 2
 # Column alignment of half_state_recurrence's batch (see with_ones_row).
 _BATCH_ALIGN = 32
 # Bytes of a recurrence step's float32 tensors (input projections of a block of steps,
 # pre-activations, candidate, states) for one pass: larger batches are cut into passes of this
-# size, so that a step's tensors stay in a core's L2 cache.
-_INFERENCE_BYTES = 2 << 20
+# size, so that a step's tensors stay in a core's L2 cache. Measured on cores with 2 MiB of
+# L2: at hidden size 24 one pass of 2,048 windows (2.2 MB) ran as fast as two of 1,024 on one
+# thread and 20-25% faster with sample's n_jobs=2, where every operation hands the GIL over
+# at its start and end, so fewer and longer ones scale better; at hidden size 56, passes of
+# 704 windows ran 10% faster than passes of 1,024.
+_INFERENCE_BYTES = 9 << 18  # 2.25 MiB
 
 
 def inference_batch(batch, hidden_size):
