@@ -181,7 +181,9 @@ class CodeDiffusion(nn.Module):
         """Draw ``n`` code sequences on the module's device by deterministic DDIM steps.
 
         ``seq_len`` is accepted for the interface of :class:`~sktsgen.nn._avatar.Prior` and
-        must equal the fitted length. Call in eval mode.
+        must equal the fitted length. Call in eval mode. The result, of shape
+        ``(n, seq_len, latent_size)``, is a view of step-major memory (flatten it with
+        ``reshape``, not ``view``).
         """
         check_code_length(seq_len, self.seq_len, "diffusion")
         dev = self.mean.device

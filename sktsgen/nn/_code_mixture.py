@@ -80,7 +80,8 @@ class CodeMixture(_CodeBasisModule):
         """Draw ``n`` code sequences on the module's device.
 
         ``seq_len`` is accepted for the interface of :class:`~sktsgen.nn._avatar.Prior` and
-        must equal the fitted length.
+        must equal the fitted length. The result, of shape ``(n, seq_len, latent_size)``, is a
+        view of step-major memory (flatten it with ``reshape``, not ``view``).
         """
         check_code_length(seq_len, self.seq_len, "mixture")
         dev = self.mean.device
@@ -157,7 +158,8 @@ class ClassCodeMixture(_CodeBasisModule):
                     means=means, scale_tril=scale_tril)
 
     def sample(self, n, seq_len=None, generator=None, *, condition):
-        """Draw ``n`` code sequences, row ``i`` of class index ``condition[i]``."""
+        """Draw ``n`` code sequences, row ``i`` of class index ``condition[i]`` (a view of
+        step-major memory, as from :meth:`CodeMixture.sample`)."""
         check_code_length(seq_len, self.seq_len, "mixture")
         condition = torch.as_tensor(condition, device=self.mean.device).long()
         if condition.shape != (n,):
@@ -215,7 +217,8 @@ class TargetCodeMixture(_CodeBasisModule):
                     gains=gains, scale_tril=scale_tril)
 
     def sample(self, n, seq_len=None, generator=None, *, condition):
-        """Draw ``n`` code sequences, row ``i`` given the target ``condition[i]``."""
+        """Draw ``n`` code sequences, row ``i`` given the target ``condition[i]`` (a view of
+        step-major memory, as from :meth:`CodeMixture.sample`)."""
         check_code_length(seq_len, self.seq_len, "mixture")
         dev = self.mean.device
         y = torch.as_tensor(condition, device=dev, dtype=torch.float32)

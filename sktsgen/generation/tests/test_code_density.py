@@ -5,6 +5,7 @@ import torch
 from sktsgen.generation._code_density import fit_code_diffusion, fit_code_mixture
 from sktsgen.nn import CodeDiffusion, CodeMixture
 from sktsgen.nn._code_diffusion import cosine_alpha_bar
+from sktsgen.nn._code_mixture import _gaussian_coords
 from sktsgen.utils._torch import make_generator
 
 
@@ -60,6 +61,22 @@ def test_fit_code_mixture_is_reproducible():
     b = fit_code_mixture(codes, n_components=4, n_mixture=3, random_state=7)
     torch.testing.assert_close(a.sample(50, generator=make_generator(1)),
                                b.sample(50, generator=make_generator(1)), rtol=0, atol=0)
+
+
+def test_codes_come_in_the_decoders_step_major_layout():
+    # Drawn as mean + coords @ components, computed transposed: the decoder's input copy
+    # (with_ones_row) then reads whole rows instead of transposing.
+    codes, _ = mixture_codes(500)
+    mix = fit_code_mixture(codes, n_components=4, n_mixture=3, random_state=7)
+    z = mix.sample(50, generator=make_generator(1))
+    assert z.shape == (50, mix.seq_len, mix.latent_size)
+    assert z.permute(1, 2, 0).is_contiguous()
+    generator = make_generator(1)
+    k = torch.multinomial(mix.weights, 50, replacement=True, generator=generator)
+    e = torch.randn(50, mix.n_components, generator=generator)
+    coords = _gaussian_coords(k, mix.means, mix.scale_tril, e)
+    want = torch.addmm(mix.mean, coords, mix.components).view(z.shape)
+    torch.testing.assert_close(z, want)
 
 
 def test_code_mixture_rejects_inconsistent_shapes_and_lengths():
