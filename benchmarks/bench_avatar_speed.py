@@ -142,15 +142,14 @@ def decode_bound(gen):
     32). Per GRU layer and step: the input projection (3 hid x (n_in + 1)) @ ((n_in + 1) x B),
     the recurrent products (hid x (hid + 1)) @ ((hid + 1) x B) and, accumulated in place,
     (2 hid x (hid + 1)) @ ((hid + 1) x B), ``sigmoid_`` on 2 hid x B, ``addcmul`` on hid x B,
-    ``sigmoid_`` on hid x B, ``lerp`` on hid x B; per stack and step the
-    output layer (out x (hid + 1)) @ ((hid + 1) x B) and its activation; per window, with
-    the covariance calibration, its (values x (values + 1)) @ (values x B) product and two
-    element-wise passes (timed as ``lerp``) for the clip. Layout copies
-    (padding, transposes), the code draw, the calibration's quantile map (a search among
-    its knots, with no arithmetic bound of its own) and the scaling back are left out, so a
-    measured
-    sampling rate, which includes them, is a conservative fraction of the bound. With k
-    threads (or ``n_jobs=k``) the bound is k times the one-core bound.
+    ``sigmoid_`` on hid x B, ``lerp`` on hid x B; per stack and step the output layer
+    (out x (hid + 1)) @ ((hid + 1) x B) and its activation; per window, with the covariance
+    calibration, its (values x (values + 1)) @ (values x B) product and two element-wise
+    passes (timed as ``lerp``) for the clip. Layout copies (padding, transposes), the code
+    draw, the calibration's quantile map (a search among its knots, with no arithmetic bound
+    of its own) and the scaling back are left out, so a measured sampling rate, which
+    includes them, is a conservative fraction of the bound. With k threads (or
+    ``n_jobs=k``) the bound is k times the one-core bound.
 
     Returns ``(windows per second on one core, microseconds per window)``.
     """
