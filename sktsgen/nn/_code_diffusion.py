@@ -74,6 +74,8 @@ class DenoisingMLP(nn.Module):
         nn.init.zeros_(self.out[1].bias)
 
     def forward(self, x, t):
+        """``x`` (n, size) at levels ``t`` of shape (n,), or (1,) for one level for every
+        row (its embedding then computed once, as when sampling)."""
         angle = t.float()[:, None] * self.freqs[None]
         emb = self.embed(torch.cat([angle.sin(), angle.cos()], dim=1))
         h = self.inp(x)
@@ -192,7 +194,7 @@ class CodeDiffusion(nn.Module):
         x = torch.randn(n, self.n_components, generator=generator, device=dev)
         for i, t in enumerate(levels):
             ab = self.alpha_bar[t]
-            v = self.denoiser(x, t.expand(n))
+            v = self.denoiser(x, t.reshape(1))  # one level: its embedding once per step
             x0 = ab.sqrt() * x - (1 - ab).sqrt() * v
             eps = (1 - ab).sqrt() * x + ab.sqrt() * v
             if i + 1 == len(levels):

@@ -4,7 +4,7 @@ import torch
 
 from sktsgen.generation._code_density import fit_code_diffusion, fit_code_mixture
 from sktsgen.nn import CodeDiffusion, CodeMixture
-from sktsgen.nn._code_diffusion import cosine_alpha_bar
+from sktsgen.nn._code_diffusion import DenoisingMLP, cosine_alpha_bar
 from sktsgen.nn._code_mixture import _gaussian_coords
 from sktsgen.utils._torch import make_generator
 
@@ -191,6 +191,17 @@ def test_code_diffusion_loss_and_draws():
     flat = z.reshape(5, -1)
     torch.testing.assert_close(flat[:, 2:], torch.zeros(5, 4))
     torch.testing.assert_close(d.coordinates(z) * d.scale, flat[:, :2])
+
+
+def test_denoiser_takes_one_level_for_every_row():
+    # Sampling passes one level per DDIM step; its embedding is computed once and broadcast.
+    torch.manual_seed(0)
+    denoiser = DenoisingMLP(3, hidden_size=8, num_blocks=2)
+    for p in denoiser.parameters():
+        torch.nn.init.normal_(p)
+    x, t = torch.randn(10, 3), torch.tensor([417])
+    with torch.no_grad():
+        torch.testing.assert_close(denoiser(x, t), denoiser(x, t.expand(10)))
 
 
 def test_code_diffusion_rejects_inconsistent_shapes_and_lengths():
