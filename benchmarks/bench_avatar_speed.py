@@ -31,7 +31,9 @@ from sktsgen.generation import AvatarGenerator
 from sktsgen.nn._avatar import AvatarNet, Prior
 from sktsgen.nn._fast_gru import _BATCH_ALIGN, gru_layers
 from sktsgen.training._avatar import train_avatar
-from sktsgen.utils._torch import make_generator
+from sktsgen.utils._torch import make_generator, torch_threads
+
+_CPU = torch.device("cpu")
 
 
 def _sync(device):
@@ -130,6 +132,7 @@ def _fastest(fn, calls=100, repeats=10):
     return best
 
 
+@torch_threads(1, _CPU)
 def decode_bound(gen):
     """Arithmetic bound of the decode path of a generator fitted on a CPU.
 
@@ -180,8 +183,6 @@ def decode_bound(gen):
         a, c, w, y = (rand(rows, b) for _ in range(4))
         return _fastest(lambda: torch.addcmul(a, c, w, out=y))
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
     step = 0.0  # seconds per chunk and step
     for stack in filter(None, (gen.module_.decoder, gen.module_.supervisor)):
         for w_ih, w_hh, _, _ in (w for gru in stack.grus for w in gru_layers(gru)):
@@ -198,19 +199,16 @@ def decode_bound(gen):
     if calibration is not None:
         values = len(calibration.matrix)
         whole = mm(values, values + 1) + 2 * lerp(values)
-    torch.set_num_threads(old)
     per_window = (step * gen.seq_len_ + whole) / b
     return 1.0 / per_window, per_window * 1e6
 
 
+@torch_threads(1, _CPU)
 def sampling_parts(gen):
     """``{part: milliseconds}`` of one sampling chunk (``gen._chunk_size`` windows) on one
     torch thread, each part timed on its own (fastest of repeated calls): the code draw,
     the networks (:func:`decode_bound`'s GRU stacks and output layers), the calibration's
     maps, and the conversion to NumPy with the scaling back."""
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
     draw = gen._code_draws(0, None)
     calibration = gen.calibration_module_
     maps = ([] if calibration is None else
@@ -226,13 +224,13 @@ def sampling_parts(gen):
         timings["to NumPy and the data's scale"] = lambda: gen.scaler_.inverse_transform(
             x.numpy().astype(gen._fit_dtype))
         parts = {label: 1e3 * _fastest(fn, calls=10, repeats=5) for label, fn in timings.items()}
-    torch.set_num_threads(old)
     return parts
 
 
 _BOUND = "decode path's bound"
 
 
+@torch_threads(1, _CPU)
 def calibration_costs(rounds, n_samples=40_000):
     """``{(seq_len, n_features): {setting: windows per second}}`` of ``sample`` on one torch
     thread with no calibration, the affine map alone and both maps (default generators
@@ -241,8 +239,6 @@ def calibration_costs(rounds, n_samples=40_000):
     Settings alternate over ``rounds``; the fastest round of each is kept."""
     from sktsgen.datasets import make_sines
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
     costs = {}
     for shape, n_windows in (((24, 6), 2000), ((24, 28), 3000)):
         gen = AvatarGenerator(n_iter=5, random_state=0).fit(
@@ -261,7 +257,6 @@ def calibration_costs(rounds, n_samples=40_000):
         costs[shape] = best
         print(f"sampling {shape[0]} x {shape[1]}, 1 thread:",
               {label: f"{rate:,.0f}/s" for label, rate in best.items()}, flush=True)
-    torch.set_num_threads(old)
     return costs
 
 
@@ -357,8 +352,8 @@ def main():
             chunk_ms = gen._chunk_size / bound * 1e3
             decode_ms = parts["networks"] + parts.get("calibration: affine map", 0.0)
             caption = (f"One chunk of {gen._chunk_size:,} windows on one thread, each part "
-                       "timed on its own (fastest of 50 calls); the decode path's bound is "
-                       f"{chunk_ms:.1f} ms per chunk:")
+                       "timed on its own (mean of 10 calls, fastest of 5 rounds); the decode "
+                       f"path's bound is {chunk_ms:.1f} ms per chunk:")
             lines += ["", caption, "", "| part | ms per chunk |", "| --- | --- |"]
             lines += [f"| {label} | {ms:.1f} |" for label, ms in parts.items()]
             total = sum(parts.values())
