@@ -218,6 +218,8 @@ class QuantileCalibration(nn.Module):
             fast = tables[-1] <= _BUCKET_STEPS
             if best is None or fast.sum() > best[1].sum():
                 self.n_buckets, best = n_buckets, (tables, fast)
+            if fast.all():  # no larger count can serve more rows
+                break
         tables, fast = best
         self.bucket_steps = int(tables[-1][fast].max()) if fast.any() else None
         for name, table in zip(("bucket_lower", "bucket_scale", "bucket_start",
